@@ -1,0 +1,91 @@
+"""What every task provides. A task is a small object with a few methods; the training
+engine (albert_bench.train) only ever talks to tasks through this interface.
+
+Data flow of one run:
+    examples = task.load(split, data_dir)            # list of the task's Example objects
+    features = task.featurize(examples, tokenizer, max_seq_length)
+    ... engine batches features (albert_bench.batching.collate), trains / runs the model ...
+    outputs  = {"logits": [...]} or {"start_logits": [...], "end_logits": [...], ...}
+    metrics, predictions = task.score(examples, features, outputs)
+
+Feature dicts (plain Python lists, so they pickle, cache and pad cheaply):
+    input_ids, token_type_ids : list[int]            (multiple choice: list[list[int]], one per choice)
+    example_index             : int                  index into `examples` (several features may share one: SQuAD windows)
+    labels                    : int | float          classification label id / regression target (absent on test)
+    start_positions, end_positions : int             QA (0 = [CLS] for "no answer in this window")
+    is_impossible             : float                QA v2 (ALBERT's own v2 head trains its verifier on it)
+    any other key is metadata the task keeps for scoring (e.g. offsets, context token map); the
+    collate passes to the model only MODEL_INPUT_KEYS + LABEL_KEYS.
+
+Outputs given to `score`: dict name -> list with one numpy array per feature, in feature
+order, trimmed to that feature's length (logits: shape (num_labels,) or (num_choices,);
+start_logits/end_logits: shape (seq_len,)).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol, Sequence
+
+MODEL_INPUT_KEYS = ("input_ids", "token_type_ids", "attention_mask")
+LABEL_KEYS = ("labels", "start_positions", "end_positions", "is_impossible")
+
+# Heads a task can ask for; the engine maps each to a model class.
+HEADS = ("classification", "regression", "question_answering", "multiple_choice")
+
+
+class DataError(ValueError):
+    """Bad input data a user can fix. The message names the file (and line) and the fix."""
+
+
+@dataclass(frozen=True)
+class Metric:
+    name: str                     # the name users know: accuracy, f1, matthews_correlation, ...
+    higher_is_better: bool = True  # direction, shown in tables
+
+
+@dataclass(frozen=True)
+class DataSource:
+    """Where a split comes from: official file(s) under --data-dir, or a Hugging Face id."""
+    files: dict[str, str]          # split -> relative path under data dir (e.g. {"dev": "dev.tsv"})
+    hf_path: str | None = None     # e.g. "nyu-mll/glue"
+    hf_config: str | None = None   # e.g. "cola"
+    hf_splits: dict[str, str] | None = None  # our split -> HF split name
+
+
+class Task(Protocol):
+    name: str                      # registry key, e.g. "mnli"
+    head: str                      # one of HEADS
+    labels: tuple[str, ...]        # label names in model-id order (classification); () otherwise
+    metrics: tuple[Metric, ...]    # every metric `score` reports
+    main_metric: str               # metric that picks the best checkpoint
+    train_split: str               # usually "train"
+    eval_splits: tuple[str, ...]   # dev splits scored (mnli: dev_matched, dev_mismatched)
+    test_splits: tuple[str, ...]   # splits `predict` writes submissions for
+    source: DataSource
+    recipe: str                    # key into tasks.recipes (e.g. "cola", "squad_v2")
+
+    def load(self, split: str, data_dir: str | Path | None) -> Examples:
+        """Read a split: from `data_dir` in the official layout, or from the Hugging Face id
+        when data_dir is None. Raises DataError naming the file/line on bad data."""
+
+    def featurize(self, examples: Sequence[Any], tokenizer: Any, max_seq_length: int) -> list[dict]:
+        """Turn examples into feature dicts (see module docstring)."""
+
+    def score(self, examples: Sequence[Any], features: Sequence[dict],
+              outputs: dict[str, list]) -> tuple[dict[str, float], list[dict]]:
+        """Metrics (names as in `metrics`) and one prediction dict per example
+        ({"id": ..., "prediction": ..., "label": ... , plus task extras}) for the run record.
+        Examples without gold labels (test) give metrics == {}."""
+
+    def write_predictions(self, split: str, predictions: Sequence[dict], output_dir: str | Path) -> list[Path]:
+        """Write test-set submission files in the official format; return their paths."""
+
+
+class Examples(list):
+    """What `Task.load` returns: a list of examples, plus `skipped`, the examples left out
+    for a stated reason ({"reason": str, "count": int} each), which the run record counts."""
+
+    def __init__(self, items=(), skipped: list[dict] | None = None):
+        super().__init__(items)
+        self.skipped: list[dict] = list(skipped or [])
