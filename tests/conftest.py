@@ -1,0 +1,37 @@
+"""Shared tiny ALBERT configs and inputs for the model / checkpoint tests (CPU, seconds)."""
+import pytest
+import torch
+
+# Field names are Hugging Face's, so the same dict builds transformers' config and ours.
+TINY = dict(vocab_size=99, embedding_size=16, hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
+            intermediate_size=37, max_position_embeddings=64, type_vocab_size=2, initializer_range=0.02)
+
+VARIANTS = {
+    # v1 style: exact-erf gelu, dropout on (the models run in eval mode)
+    "v1": dict(TINY, hidden_act="gelu", hidden_dropout_prob=0.1, attention_probs_dropout_prob=0.1),
+    # v2 style: tanh gelu, no dropout
+    "v2": dict(TINY, hidden_act="gelu_new", hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0),
+    # two parameter groups of two layers each, applied over four layers
+    "groups": dict(TINY, hidden_act="gelu_new", num_hidden_layers=4, num_hidden_groups=2, inner_group_num=2),
+}
+
+
+def make_batch(batch=3, seq=9, choices=None, padded=True, seed=0):
+    """input_ids / token_type_ids / attention_mask; row i (i >= 1) has its last 2*i positions padded."""
+    g = torch.Generator().manual_seed(seed)
+    shape = (batch, seq) if choices is None else (batch, choices, seq)
+    ids = torch.randint(5, TINY["vocab_size"], shape, generator=g)
+    types = torch.zeros(shape, dtype=torch.long)
+    types[..., seq // 2:] = 1
+    mask = torch.ones(shape, dtype=torch.long)
+    if padded:
+        for i in range(1, batch):
+            mask[i, ..., seq - 2 * i:] = 0
+    ids = ids.masked_fill(mask == 0, 0)
+    return dict(input_ids=ids, token_type_ids=types, attention_mask=mask)
+
+
+@pytest.fixture
+def tiny_config():
+    from albert_bench.config import AlbertConfig
+    return AlbertConfig(**VARIANTS["v2"])
