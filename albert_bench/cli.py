@@ -110,7 +110,7 @@ def cmd_score(args) -> int:
 
 def cmd_fill_mask(args) -> int:
     from albert_bench import AlbertForMaskedLM, AlbertTokenizer
-    from albert_bench.fill_mask import fill_mask
+    from albert_bench.fill_mask import fill_mask, format_fill_mask
     model = AlbertForMaskedLM.from_pretrained(args.model).eval()
     tokenizer = AlbertTokenizer.from_pretrained(args.tokenizer or args.model)
     for text in args.text:
@@ -118,9 +118,7 @@ def cmd_fill_mask(args) -> int:
         if args.json:
             print(json.dumps(results, ensure_ascii=False))
             continue
-        print(text)
-        for item in results:
-            print(f"  {item['score']:.4f}  {item['token_str']:<15} {item['sequence']}")
+        print(format_fill_mask(text, results))
     return 0
 
 

@@ -101,10 +101,8 @@ def resolve_recipe(task: Any, recipe: Any, version: str, overrides: dict, max_st
     if max_steps is not None:
         fields["train_steps"] = max_steps
     if isinstance(recipe, str):
-        # The one lookup into tasks/: recipes are data keyed by task (flagged for the lead in
-        # the engine's report; passing a Recipe object avoids it).
-        from tasks.recipes import get_recipe
-        base = get_recipe(task.recipe, recipe, version=version)
+        # Recipes are data in tasks/recipes.py; the task looks its own up, so core never imports tasks.
+        base = task.get_recipe(recipe, version=version)
     else:
         base = recipe
     from dataclasses import replace

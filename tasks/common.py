@@ -53,6 +53,17 @@ class DataSource:
     hf_splits: dict[str, str] | None = None  # our split -> HF split name
 
 
+class TaskBase:
+    """What every task class shares: its recipe lookup (recipes are data, in tasks/recipes.py;
+    the core engine asks the task, so it never imports `tasks`)."""
+
+    recipe: str
+
+    def get_recipe(self, name: str = "paper", version: str = "v2"):
+        from tasks.recipes import get_recipe
+        return get_recipe(self.recipe, name, version=version)
+
+
 class Task(Protocol):
     name: str                      # registry key, e.g. "mnli"
     head: str                      # one of HEADS
@@ -80,6 +91,13 @@ class Task(Protocol):
 
     def write_predictions(self, split: str, predictions: Sequence[dict], output_dir: str | Path) -> list[Path]:
         """Write test-set submission files in the official format; return their paths."""
+
+    def score_file(self, data: str | Path, predictions: str | Path, na_probs: str | Path | None = None,
+                   split: str | None = None) -> dict[str, float]:
+        """Score a predictions file against gold like the official scripts (`albert-bench score`)."""
+
+    def get_recipe(self, name: str = "paper", version: str = "v2"):
+        """The fine-tuning recipe `name` ("paper" | "quick") for this task (TaskBase gives it)."""
 
 
 class Examples(list):

@@ -30,7 +30,7 @@ import numpy as np
 
 from albert_bench.io import atomic_write_text
 from albert_bench.metrics import METRICS
-from tasks.common import DataError, DataSource, Examples, Metric
+from tasks.common import DataError, DataSource, Examples, Metric, TaskBase
 
 HF_PATH = "nyu-mll/glue"
 ID_COLUMNS = ("index", "id")   # first one present in a header is the example id
@@ -190,7 +190,7 @@ def examples_from_hf_rows(spec: GlueSpec, rows: Any) -> Examples:
 
 # ---------------------------------------------------------------- the task
 
-class GlueTask:
+class GlueTask(TaskBase):
     """One GLUE task, driven by its GlueSpec (see tasks/common.py for the protocol)."""
 
     train_split = "train"

@@ -38,7 +38,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from albert_bench.io import atomic_write_json
-from tasks.common import DataError, DataSource, Examples, Metric
+from tasks.common import DataError, DataSource, Examples, Metric, TaskBase, TaskBase
 
 LETTERS = ("A", "B", "C", "D")
 LEVELS = ("middle", "high")
@@ -73,7 +73,7 @@ def _accuracy(pred: Sequence[int], gold: Sequence[int]) -> float:
 
 
 @dataclass
-class RaceTask:
+class RaceTask(TaskBase):
     name: str = "race"
     head: str = "multiple_choice"
     labels: tuple[str, ...] = LETTERS
@@ -152,21 +152,54 @@ class RaceTask:
         for i, ex in enumerate(examples):
             predictions.append({"id": ex.id, "prediction": LETTERS[pred_of[i]], "label": ex.label,
                                 "level": ex.level})
-        labelled = [p for p in predictions if p["label"] is not None]
-        if not labelled:
-            return {}, predictions
-        metrics = {"accuracy": _accuracy([p["prediction"] for p in labelled], [p["label"] for p in labelled])}
-        for level in LEVELS:
-            part = [p for p in labelled if p["level"] == level]
-            if part:
-                metrics[f"accuracy_{level}"] = _accuracy([p["prediction"] for p in part],
-                                                         [p["label"] for p in part])
-        return metrics, predictions
+        return _metrics(predictions), predictions
+
+    def score_file(self, data: str | Path, predictions: str | Path, na_probs: str | Path | None = None,
+                   split: str | None = None) -> dict[str, float]:
+        """Score a `RACE-<split>.json` (id -> letter) against the gold answers. `data` is the RACE
+        folder (or its parent; `split` picks the split, default dev) or one split folder."""
+        if na_probs is not None:
+            raise DataError("--na-probs is for SQuAD v2.0 only; race takes --data and --predictions")
+        data = Path(data)
+        if any((data / level).is_dir() for level in LEVELS):   # a split folder such as RACE/dev
+            examples = _read_split(data)
+        else:
+            examples = self.load(split or "dev", data)
+        try:
+            by_id = json.loads(Path(predictions).read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError) as err:
+            raise DataError(f"cannot read RACE predictions {predictions}: {err}; expected a JSON object "
+                            f"id -> letter as written by `albert-bench predict`") from err
+        if not isinstance(by_id, dict):
+            raise DataError(f"{predictions}: expected a JSON object id -> letter (A-D)")
+        missing = [ex.id for ex in examples if ex.id not in by_id]
+        if missing:
+            raise DataError(f"{predictions}: no prediction for {len(missing)} of {len(examples)} questions "
+                            f"(first: {missing[0]}); were they made for another split?")
+        bad = next((k for k, v in by_id.items() if v not in LETTERS), None)
+        if bad is not None:
+            raise DataError(f"{predictions}: prediction {by_id[bad]!r} for {bad} is not one of A, B, C, D")
+        if any(ex.label is None for ex in examples):
+            raise DataError(f"{data} has questions without answers; score against labelled files")
+        return _metrics([{"prediction": by_id[ex.id], "label": ex.label, "level": ex.level} for ex in examples])
 
     def write_predictions(self, split: str, predictions: Sequence[dict], output_dir: str | Path) -> list[Path]:
         # No official RACE submission format exists: a JSON object id -> letter.
         path = Path(output_dir) / f"RACE-{split}.json"
         return [atomic_write_json(path, {p["id"]: p["prediction"] for p in predictions})]
+
+
+def _metrics(predictions: Sequence[dict]) -> dict[str, float]:
+    """Accuracy over the labelled predictions, and per level where that level has any."""
+    labelled = [p for p in predictions if p["label"] is not None]
+    if not labelled:
+        return {}
+    metrics = {"accuracy": _accuracy([p["prediction"] for p in labelled], [p["label"] for p in labelled])}
+    for level in LEVELS:
+        part = [p for p in labelled if p["level"] == level]
+        if part:
+            metrics[f"accuracy_{level}"] = _accuracy([p["prediction"] for p in part], [p["label"] for p in part])
+    return metrics
 
 
 # -------------------------------------------------------------------- file reading

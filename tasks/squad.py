@@ -48,7 +48,7 @@ import numpy as np
 
 from albert_bench import squad_metrics
 from albert_bench.io import atomic_write_json
-from tasks.common import DataError, DataSource, Examples, Metric
+from tasks.common import DataError, DataSource, Examples, Metric, TaskBase
 from tasks import squad_decode
 
 SPLITS = ("train", "dev")
@@ -80,7 +80,7 @@ class SquadExample:
 
 
 @dataclass
-class SquadTask:
+class SquadTask(TaskBase):
     """SQuAD v1.1 (name "squad_v1") or v2.0 (name "squad_v2")."""
     name: str = "squad_v1"
     head: str = "question_answering"

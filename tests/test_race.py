@@ -224,3 +224,19 @@ def test_real_tokenizer_if_available(race_dir, tmp_path):
         for ids, types in zip(f["input_ids"], f["token_type_ids"]):
             assert ids[0] == tok.cls_token_id and ids[-1] == tok.sep_token_id
             assert len(ids) == len(types) <= 32
+
+
+def test_score_file_against_gold(race_dir, tmp_path):
+    task = RaceTask()
+    preds = tmp_path / "RACE-dev.json"
+    preds.write_text(json.dumps({"middle1.txt-0": "B", "middle1.txt-1": "A", "high7.txt-0": "A"}))
+    metrics = task.score_file(race_dir, preds)                 # RACE folder, default split dev
+    assert metrics == pytest.approx({"accuracy": 2 / 3, "accuracy_middle": 0.5, "accuracy_high": 1.0})
+    assert task.score_file(race_dir / "dev", preds) == metrics  # a split folder works too
+    preds.write_text(json.dumps({"middle1.txt-0": "B"}))
+    with pytest.raises(DataError, match="no prediction for 2 of 3"):
+        task.score_file(race_dir, preds)
+    preds.write_text(json.dumps({"middle1.txt-0": "B", "middle1.txt-1": "E", "high7.txt-0": "A"}))
+    with pytest.raises(DataError, match="'E' for middle1.txt-1"):
+        task.score_file(race_dir, preds)
+    assert task.get_recipe("paper", version="v2").lr == 1e-5   # TaskBase: the v2 RACE exception

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from albert_bench.config import AlbertConfig
-from tasks.common import Examples, Metric
+from tasks.common import Examples, Metric, TaskBase
 
 POS, NEG = 40, 41
 
@@ -23,7 +23,7 @@ class ToyTokenizer:
     pad_token_id = 0
 
 
-class ToyTask:
+class ToyTask(TaskBase):
     name = "toy"
     head = "classification"
     labels = ("neg", "pos")
