@@ -35,11 +35,15 @@ DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16}
 
 # ---- shared helpers -------------------------------------------------------------------------
 
+class MissingReferenceError(ImportError, ValueError):
+    """transformers is not installed. A ValueError too, so the CLI prints it as one line."""
+
+
 def _transformers():
     try:
         import transformers
     except ImportError:
-        raise ImportError("the benchmarks compare against transformers, which is not installed; "
+        raise MissingReferenceError("the benchmarks compare against transformers, which is not installed; "
                           "install the test extras: pip install -e '.[test]'") from None
     return transformers
 
@@ -212,7 +216,7 @@ def measure_memory(side: str, mode: str, config: AlbertConfig, batch: int, seq: 
                    dtype: str, threads: int) -> float:
     """Peak memory (MiB) that one forward (mode inference) or one training step adds on top of the
     built model, in a fresh subprocess so neither side inherits the other's allocator state.
-    CPU: growth of ru_maxrss; CUDA: torch.cuda.max_memory_allocated growth."""
+    CPU: peak resident size (VmHWM, reset after building) minus resident size before; CUDA: torch.cuda.max_memory_allocated growth."""
     spec = dict(side=side, mode=mode, config=config.to_dict(), batch=batch, seq=seq, device=device,
                 dtype=dtype, threads=threads)
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(
@@ -226,7 +230,6 @@ def measure_memory(side: str, mode: str, config: AlbertConfig, batch: int, seq: 
 
 def memory_probe(spec: dict) -> float:
     """Runs inside the subprocess: build one side, then measure its workload's peak growth."""
-    import resource
     config, device = AlbertConfig.from_dict(spec["config"]), spec["device"]
     if spec["side"] == "ours":
         model = AlbertForSequenceClassification(config)
@@ -253,9 +256,22 @@ def memory_probe(spec: dict) -> float:
         work()
         torch.cuda.synchronize()
         return (torch.cuda.max_memory_allocated() - base) / 2**20
-    base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss     # KiB on Linux
+    base = _rss_kib(reset_peak=True)
     work()
-    return (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - base) / 1024
+    return (_rss_kib(peak=True) - base) / 1024
+
+
+def _rss_kib(reset_peak: bool = False, peak: bool = False) -> int:
+    """Current (or peak) resident memory in KiB. On Linux the peak (VmHWM) is reset to the current
+    size first, so the peak measures this workload and not import or model-building transients."""
+    try:
+        if reset_peak:
+            Path("/proc/self/clear_refs").write_text("5")
+        fields = dict(line.split(":", 1) for line in Path("/proc/self/status").read_text().splitlines())
+        return int(fields["VmHWM" if peak else "VmRSS"].split()[0])
+    except OSError:                                               # not Linux: a high-water mark only
+        import resource
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // (1024 if sys.platform == "darwin" else 1)
 
 
 # ---- dev-set scoring throughput ----------------------------------------------------------------
@@ -288,7 +304,7 @@ def _pad_to(batch: dict, length: int) -> dict:
 
 
 def bench_scoring(size: str = "base", device: str = "auto", n_examples: int | None = None,
-                  batch_size: int = 32, max_seq_length: int = 128, dtype: str = "float32",
+                  batch_size: int = 16, max_seq_length: int = 128, dtype: str = "float32",
                   quick: bool = False, threads: int | None = None, seed: int = 0) -> list[dict]:
     """Dev-set scoring (classification logits) in REAL tokens per second, three ways in one run:
     ours with length-sorted batches (albert_bench.batching.eval_batches), ours with every example

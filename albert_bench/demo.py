@@ -30,6 +30,8 @@ class DemoSet:
     chance: float         # what guessing scores on that metric
     steps: int            # fine-tuning steps (full size)
     max_seq_length: int
+    lr: float = 5e-4
+    batch_size: int = 32
 
 
 DEMO_SETS = (
@@ -47,7 +49,7 @@ DEMO_MODEL = dict(embedding_size=64, hidden_size=128, num_hidden_layers=4, num_a
                   intermediate_size=256, max_position_embeddings=256, hidden_act="gelu_new",
                   hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0)
 DEMO_VOCAB = 3000
-DEMO_RECIPE = dict(lr=5e-4, batch_size=32, eval_every=100)  # warmup: 10% of each run
+DEMO_EVAL_EVERY = 100  # warmup: 10% of each run
 
 
 def _training_texts(data_dirs: dict[str, Path]) -> list[str]:
@@ -95,8 +97,8 @@ def run_demo(get_task: Callable, output_dir: str | Path = "demo_out", size: str 
             task=get_task(demo.task), model=str(model_dir), data_dir=str(data_dirs[demo.task]),
             output_dir=str(output_dir / "runs" / demo.task), results_dir=str(results_dir),
             recipe="quick", max_steps=steps, seed=seed,
-            overrides=dict(DEMO_RECIPE, max_seq_length=demo.max_seq_length, warmup_steps=max(1, steps // 10),
-                           eval_every=min(DEMO_RECIPE["eval_every"], steps)))
+            overrides=dict(lr=demo.lr, batch_size=demo.batch_size, max_seq_length=demo.max_seq_length,
+                           warmup_steps=max(1, steps // 10), eval_every=min(DEMO_EVAL_EVERY, steps)))
         split, metrics = next(iter(record["metrics"]["best"].items()))
         rows.append({"task": demo.task, "metric": demo.metric, "score": metrics[demo.metric],
                      "chance": demo.chance, "steps": steps, "split": split,

@@ -130,11 +130,6 @@ def _context(rng: random.Random, facts, fillers: float = 0.3) -> tuple[str, list
     return " ".join(parts), offsets
 
 
-def _absent_subject(rng: random.Random, kind: str, facts) -> str:
-    taken = {s for k, s, _ in facts if k == kind}
-    return rng.choice([s for s in KINDS[kind]["subjects"] if s not in taken])
-
-
 # --------------------------------------------------------------------------- GLUE-format sets
 POSITIVE = ["good", "great", "wonderful", "excellent", "lovely", "beautiful", "brilliant",
             "delightful", "amazing", "perfect", "charming", "enjoyable"]
@@ -306,26 +301,31 @@ def write_stsb(out: Path, rng: random.Random, sizes: dict) -> None:
 
 # --------------------------------------------------------------------------- SQuAD / RACE
 def squad_paragraph(rng: random.Random, pid: str) -> dict:
-    """3-4 facts of three kinds; 2-3 questions, each unanswerable with probability 1/2: about a
-    kind the context never states, or about a person / object it says nothing of that kind."""
-    facts = _sample_facts(rng, rng.randint(3, 4), n_kinds=3)
-    context, offsets = _context(rng, facts)
-    missing_kind = next(k for k in sorted(KINDS) if k not in {f[0] for f in facts})
+    """One fact among filler sentences, stated (answerable) or denied (unanswerable, the denied
+    value as the plausible answer: "Where does Anna live?" against "Anna does not live in
+    Paris."); 1-2 questions about it. A small model trained from scratch in a few hundred steps
+    learns to find the value and to read the negation; it does not learn in that budget to
+    match a question's kind against several facts (tried: it ignores the question), so the
+    set keeps one fact per paragraph."""
+    kind = rng.choice(sorted(KINDS))
+    spec = KINDS[kind]
+    fact = (kind, rng.choice(spec["subjects"]), rng.choice(spec["values"]))
+    impossible = rng.random() < 0.5
+    sentence, at = _render(rng, fact, negated=impossible)
+    fillers = rng.sample(FILLERS, rng.randint(1, 3))
+    cut = rng.randint(0, len(fillers))
+    before, after = fillers[:cut], fillers[cut:]
+    start = sum(len(f) + 1 for f in before) + at
+    context = " ".join(before + [sentence] + after)
+    answer = {"text": fact[2], "answer_start": start}
+    assert context[start:start + len(fact[2])] == fact[2], "answer offset out of step with the context"
     qas = []
-    for q, i in enumerate(rng.sample(range(len(facts)), rng.randint(2, 3))):   # distinct facts
-        kind, s, v = facts[i]
-        answer = {"text": v, "answer_start": offsets[i]}
-        assert context[offsets[i]:offsets[i] + len(v)] == v, "answer offset out of step with the context"
-        if rng.random() < 0.5:
-            if rng.random() < 0.5:   # plausible answer: a value the context does state
-                ask_kind, subject = missing_kind, rng.choice(KINDS[missing_kind]["subjects"])
-            else:
-                ask_kind, subject = kind, _absent_subject(rng, kind, facts)
-            question = rng.choice(KINDS[ask_kind]["questions"]).format(s=subject)
+    for q, template in enumerate(rng.sample(spec["questions"], rng.randint(1, 2))):
+        question = template.format(s=fact[1])
+        if impossible:
             qas.append({"id": f"{pid}q{q}", "question": question, "answers": [],
                         "plausible_answers": [answer], "is_impossible": True})
         else:
-            question = rng.choice(KINDS[kind]["questions"]).format(s=s)
             qas.append({"id": f"{pid}q{q}", "question": question, "answers": [answer], "is_impossible": False})
     return {"context": context, "qas": qas}
 
@@ -348,9 +348,11 @@ def write_squad(out: Path, rng: random.Random, sizes: dict) -> None:
 
 
 def race_article(rng: random.Random, file_id: str, level: str) -> dict:
-    """Middle: 2-3 facts of 2-3 kinds; the distractors are of other kinds than the question asks
-    for (taken from the article when it has them). High: 4-5 facts of two kinds; one distractor
-    is a same-kind value from the article, so the asked person / object must be bound."""
+    """Middle: 2-3 facts of 2-3 kinds; high: 4-5 facts of two kinds (longer articles, so the
+    article is cut more often). The distractors are of other kinds than the question asks for
+    (taken from the article when it has them), so the right option is the one that fits the
+    question; a small model trained from scratch learns that in a few hundred steps, while
+    binding a subject to its value across sentences it does not learn in that budget."""
     if level == "middle":
         facts = _sample_facts(rng, rng.randint(2, 3), n_kinds=rng.randint(2, 3))
     else:
@@ -359,11 +361,9 @@ def race_article(rng: random.Random, file_id: str, level: str) -> dict:
     questions, options, answers = [], [], []
     for i in rng.sample(range(len(facts)), min(len(facts), rng.randint(1, 3))):
         kind, s, v = facts[i]
-        same = [f[2] for f in facts if f[0] == kind and f[2] != v]
         other_in_article = [f[2] for f in facts if f[0] != kind]
         other_kinds = [x for k in sorted(KINDS) if k != kind for x in KINDS[k]["values"] if x not in other_in_article]
-        choices = rng.sample(same, 1) if level == "high" and same else []
-        choices += rng.sample(other_in_article, min(len(other_in_article), 3 - len(choices)))
+        choices = rng.sample(other_in_article, min(len(other_in_article), 3))
         choices += rng.sample(other_kinds, 3 - len(choices))
         rng.shuffle(choices)
         letter = rng.randrange(4)

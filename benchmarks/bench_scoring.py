@@ -1,7 +1,7 @@
 """Dev-set scoring throughput in REAL (non-pad) tokens/s on GLUE-like sentence lengths, in one run:
 ours with length-sorted batches vs ours padded to 128 vs transformers with dynamic padding.
 
-    python benchmarks/bench_scoring.py            # albert-base-v2, 256 examples, batch 32, CPU (+ CUDA)
+    python benchmarks/bench_scoring.py            # albert-base-v2, 256 examples, batch 16, CPU (+ CUDA)
     python benchmarks/bench_scoring.py --quick    # tiny config, seconds
     python benchmarks/bench_scoring.py --n-examples 1024 --batch-size 8
 
@@ -21,7 +21,7 @@ if __name__ == "__main__":
     p.add_argument("--device", default="auto", help="auto (CPU, plus CUDA when present) | cpu | cuda")
     p.add_argument("--dtype", default="float32", choices=sorted(bench.DTYPES))
     p.add_argument("--n-examples", type=int)
-    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--batch-size", type=int, default=16)
     p.add_argument("--max-seq-length", type=int, default=128)
     p.add_argument("--threads", type=int, help="torch intra-op threads (default: torch's)")
     p.add_argument("--quick", action="store_true", help="tiny config: a smoke run in seconds")

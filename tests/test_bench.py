@@ -75,3 +75,10 @@ def test_memory_probe_in_process_and_errors():
     if not torch.cuda.is_available():
         with pytest.raises(ValueError, match="CUDA is not available"):
             bench.bench_model(quick=True, device="cuda")
+
+
+def test_missing_transformers_is_one_clear_error(monkeypatch):
+    import sys
+    monkeypatch.setitem(sys.modules, "transformers", None)  # makes `import transformers` fail
+    with pytest.raises(ValueError, match=r"pip install -e '\.\[test\]'"):
+        bench.bench_scoring(quick=True, device="cpu")
