@@ -312,28 +312,38 @@ def evaluate(task: Any, model: str, tokenizer: Any = None, data_dir: str | None 
         evaluate(task=get_task("mnli"), model="some-org/albert-base-v2-mnli", data_dir="glue/MNLI",
                  label_map={"LABEL_0": "entailment", "LABEL_1": "neutral", "LABEL_2": "contradiction"})
     """
-    started, created_at = time.time(), records.utc_now()
     splits = [split] if isinstance(split, str) else list(split or task.eval_splits)
+    record, _ = _score_checkpoint("evaluate", task, model, tokenizer, data_dir, splits, label_map, results_dir,
+                                  batch_size, max_seq_length, precision, device, max_eval_examples)
+    record["main_metric"] = task.main_metric
+    record["path"] = str(records.write_record(record, results_dir))
+    return record
+
+
+def _score_checkpoint(kind, task, model, tokenizer, data_dir, splits, label_map, results_dir, batch_size,
+                      max_seq_length, precision, device, limit=None) -> tuple[dict, dict]:
+    """What evaluate and predict share: load the checkpoint, featurize and score the splits, write the
+    per-example predictions; returns the (unwritten) record and the predictions by split."""
+    started, created_at = time.time(), records.utc_now()
     net, tok, perm, max_len, dev, precision = _prepare_scoring(task, model, tokenizer, max_seq_length,
                                                                precision, device, label_map)
     data = {}
     for s in splits:
-        examples = load_split(task, s, data_dir, max_eval_examples)
+        examples = load_split(task, s, data_dir, limit)
         data[s] = (examples, task.featurize(examples, tok, max_len))
     score = _scorer(task, data, batch_size, getattr(tok, "pad_token_id", 0), _permuted(perm))
     metrics, predictions = score(net, precision)
     run_id = records.new_run_id(task.name, created_at)
     paths = {s: records.write_predictions(results_dir, run_id, s, rows) for s, rows in predictions.items()}
     record = records.build_record(
-        run_id=run_id, kind="evaluate", task=task.name, splits={"eval": splits}, model=_model_summary(model, net),
-        tokenizer=_tokenizer_name(tokenizer, model), recipe={"max_seq_length": max_len, "eval_batch_size": batch_size,
-                                                   "precision": precision}, seed=None,
+        run_id=run_id, kind=kind, task=task.name, splits={"eval" if kind == "evaluate" else kind: splits},
+        model=_model_summary(model, net), tokenizer=_tokenizer_name(tokenizer, model),
+        recipe={"max_seq_length": max_len, "eval_batch_size": batch_size, "precision": precision}, seed=None,
         metrics={"best": metrics, "last": metrics}, best_step=None,
         examples={s: records.count_examples(ex) for s, (ex, _) in data.items()}, predictions=paths, log=None,
         wall_time_s=time.time() - started, device=records.device_string(dev), created_at=created_at,
-        label_map=label_map, label_permutation=perm, main_metric=task.main_metric)
-    record["path"] = str(records.write_record(record, results_dir))
-    return record
+        label_map=label_map, label_permutation=perm)
+    return record, predictions
 
 
 def _prepare_scoring(task, model, tokenizer, max_seq_length, precision, device, label_map):
@@ -354,26 +364,10 @@ def predict(task: Any, model: str, tokenizer: Any = None, data_dir: str | None =
 
         predict(task=get_task("rte"), model="runs/rte/best", data_dir="glue/RTE", output_dir="submission")
     """
-    started, created_at = time.time(), records.utc_now()
     splits = list(splits or task.test_splits)
-    net, tok, perm, max_len, dev, precision = _prepare_scoring(task, model, tokenizer, max_seq_length,
-                                                               precision, device, label_map)
-    data = {}
-    for s in splits:
-        examples = task.load(s, data_dir)
-        data[s] = (examples, task.featurize(examples, tok, max_len))
-    metrics, predictions = _scorer(task, data, batch_size, getattr(tok, "pad_token_id", 0), _permuted(perm))(
-        net, precision)
+    record, predictions = _score_checkpoint("predict", task, model, tokenizer, data_dir, splits, label_map,
+                                            results_dir, batch_size, max_seq_length, precision, device)
     written = [Path(p) for s in splits for p in task.write_predictions(s, predictions[s], output_dir)]
-    run_id = records.new_run_id(task.name, created_at)
-    paths = {s: records.write_predictions(results_dir, run_id, s, rows) for s, rows in predictions.items()}
-    record = records.build_record(
-        run_id=run_id, kind="predict", task=task.name, splits={"predict": splits}, model=_model_summary(model, net),
-        tokenizer=_tokenizer_name(tokenizer, model), recipe={"max_seq_length": max_len, "eval_batch_size": batch_size,
-                                                   "precision": precision}, seed=None,
-        metrics={"best": metrics, "last": metrics}, best_step=None,
-        examples={s: records.count_examples(ex) for s, (ex, _) in data.items()}, predictions=paths, log=None,
-        wall_time_s=time.time() - started, device=records.device_string(dev), created_at=created_at,
-        label_map=label_map, label_permutation=perm, submission_files=[str(p) for p in written])
+    record["submission_files"] = [str(p) for p in written]
     records.write_record(record, results_dir)
     return written
