@@ -216,7 +216,10 @@ class AlbertModel(AlbertPreTrainedModel):
     def forward(self, input_ids, attention_mask=None, token_type_ids=None, position_ids=None,
                 output_hidden_states=False, output_attentions=False) -> AlbertOutput:
         x = self.embeddings(input_ids, token_type_ids, position_ids)     # (B, T, E)
-        keep = None if attention_mask is None else attention_mask[:, None, None, :].bool()  # (B, 1, 1, T)
+        # A batch without padding (common with length-sorted batches) needs no mask: SDPA then
+        # takes its unmasked, faster path. Same result either way.
+        has_pad = attention_mask is not None and not bool(attention_mask.all())
+        keep = attention_mask[:, None, None, :].bool() if has_pad else None  # (B, 1, 1, T)
         h, hidden_states, attentions = self.encoder(x, keep, output_hidden_states, output_attentions)
         pooled = torch.tanh(self.pooler(h[:, 0])) if self.pooler is not None else None  # (B, H) from [CLS]
         return AlbertOutput(last_hidden_state=h, pooler_output=pooled,
