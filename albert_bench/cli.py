@@ -53,7 +53,8 @@ def cmd_tasks(args) -> int:
     from tasks import REGISTRY
     rows = []
     for task in REGISTRY.values():
-        metrics = ", ".join(f"{m.name} {'↑' if m.higher_is_better else '↓'}" for m in task.metrics)
+        arrows = {True: " ↑", False: " ↓", None: ""}  # counts and thresholds have no direction
+        metrics = ", ".join(f"{m.name}{arrows[m.higher_is_better]}" for m in task.metrics)
         hf = task.source.hf_path + (f" ({task.source.hf_config})" if task.source.hf_config else "") \
             if task.source.hf_path else "-"
         files = ", ".join(sorted(set(task.source.files.values())))
@@ -79,13 +80,22 @@ def cmd_finetune(args) -> int:
     return 0
 
 
+# Input settings `evaluate` / `predict` take as flags: the same names as finetune's --set keys.
+INPUT_FLAGS = {"max_seq_length": int, "doc_stride": int, "max_query_length": int, "max_answer_length": int,
+               "n_best": int, "null_threshold": float, "max_qa_length": int}
+
+
+def _input_flags(args) -> dict:
+    return {name: getattr(args, name) for name in INPUT_FLAGS if getattr(args, name) is not None}
+
+
 def cmd_evaluate(args) -> int:
     from albert_bench import runs
     from tasks import get_task
     record = runs.evaluate(
         task=get_task(args.task), model=args.model, tokenizer=args.tokenizer, data_dir=args.data_dir,
         split=args.split, label_map=_parse_label_map(args.label_map), results_dir=args.results_dir,
-        max_eval_examples=args.max_eval_examples)
+        max_eval_examples=args.max_eval_examples, input_settings=_input_flags(args))
     print(json.dumps(record["metrics"], indent=2))
     return 0
 
@@ -94,8 +104,9 @@ def cmd_predict(args) -> int:
     from albert_bench import runs
     from tasks import get_task
     paths = runs.predict(task=get_task(args.task), model=args.model, tokenizer=args.tokenizer,
-                         data_dir=args.data_dir, output_dir=args.output_dir,
-                         splits=[args.split] if args.split else None, label_map=_parse_label_map(args.label_map))
+                         data_dir=args.data_dir, output_dir=args.output_dir, results_dir=args.results_dir,
+                         splits=[args.split] if args.split else None, label_map=_parse_label_map(args.label_map),
+                         input_settings=_input_flags(args))
     for path in paths:
         print(path)
     return 0
@@ -166,6 +177,14 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--data-dir", required=need_data, default=None,
                        help="official download folder (default: the Hugging Face dataset, online only)")
 
+    def input_args(p):
+        g = p.add_argument_group("input settings", "each defaults to the checkpoint's saved value "
+                                 f"(albert_bench_inputs.json), else the task's paper recipe")
+        for name, kind in INPUT_FLAGS.items():
+            g.add_argument("--" + name.replace("_", "-"), type=kind, default=None, dest=name,
+                           help="SQuAD v2: null odds above it answer \"\" (default: tuned on the split)"
+                           if name == "null_threshold" else None)
+
     p = add("finetune", cmd_finetune, "fine-tune a model on a task with the paper's recipe",
             "albert-bench finetune --model albert-base-v2 --task mrpc --data-dir glue/MRPC --recipe paper")
     model_args(p)
@@ -193,6 +212,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--label-map", default=None, help="checkpoint label names to task labels, e.g. LABEL_0=0,LABEL_1=1")
     p.add_argument("--results-dir", default="results")
     p.add_argument("--max-eval-examples", type=int, default=None)
+    input_args(p)
 
     p = add("predict", cmd_predict, "write test-set predictions (GLUE submission files, SQuAD predictions json)",
             "albert-bench predict --model runs/rte/best --task rte --data-dir glue/RTE --output-dir submission")
@@ -200,6 +220,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output-dir", required=True)
     p.add_argument("--split", default=None, help="split to predict (default: the task's test splits)")
     p.add_argument("--label-map", default=None, help="checkpoint label names to task labels")
+    p.add_argument("--results-dir", default=None, help="where the run record goes (default: OUTPUT_DIR)")
+    input_args(p)
 
     p = add("score", cmd_score, "score a predictions file against gold like the official scripts",
             "albert-bench score squad_v2 --data dev-v2.0.json --predictions predictions.json --na-probs null_odds.json")

@@ -25,7 +25,7 @@ from typing import Any, Sequence
 
 import torch
 
-from albert_bench import records
+from albert_bench import inputs, records
 from albert_bench.config import AlbertConfig
 from albert_bench.evaluation import collect_outputs, pick_device, resolve_precision
 from albert_bench.model import (AlbertForMultipleChoice, AlbertForQuestionAnswering,
@@ -96,8 +96,11 @@ def infer_version(model: str) -> str:
 
 
 def resolve_recipe(task: Any, recipe: Any, version: str, overrides: dict, max_steps: int | None):
-    """The Recipe object: `recipe` as given when it is one, else looked up by name."""
-    fields = {k: v for k, v in overrides.items() if k not in LOOP_OPTIONS and v is not None}
+    """The Recipe object: `recipe` as given when it is one, else looked up by name. `overrides`
+    may also hold loop options and the task's input settings (doc_stride...), which are not
+    recipe fields."""
+    skip = set(LOOP_OPTIONS) | set(getattr(task, "input_settings", ()))
+    fields = {k: v for k, v in overrides.items() if k not in skip and v is not None}
     if max_steps is not None:
         fields["train_steps"] = max_steps
     if isinstance(recipe, str):
@@ -109,7 +112,8 @@ def resolve_recipe(task: Any, recipe: Any, version: str, overrides: dict, max_st
     unknown = set(fields) - set(base.__dataclass_fields__)
     if unknown:
         raise ValueError(f"unknown recipe field(s) {sorted(unknown)} in --set; fields: "
-                         f"{', '.join(base.__dataclass_fields__)}, {', '.join(LOOP_OPTIONS)}")
+                         f"{', '.join(base.__dataclass_fields__)}, {', '.join(LOOP_OPTIONS)}"
+                         + "".join(f", {k}" for k in getattr(task, "input_settings", ())))
     # --max-steps shortens the run: keep the paper's warmup FRACTION unless warmup is set too.
     if "train_steps" in fields and "warmup_steps" not in fields:
         fields["warmup_steps"] = round(base.warmup_steps * fields["train_steps"] / base.train_steps)
@@ -185,12 +189,19 @@ def finetune(task: Any, model: str, tokenizer: Any = None, data_dir: str | None 
     train_examples = load_split(task, task.train_split, data_dir, max_train_examples)
     eval_examples = {split: load_split(task, split, data_dir, max_eval_examples) for split in task.eval_splits}
     tok = load_tokenizer(tokenizer, model)
+    # The task's own input settings (SQuAD doc_stride...) may come with --set like recipe fields.
+    input_flags = {k: v for k, v in overrides.items() if k in getattr(task, "input_settings", ()) and v is not None}
+    task = inputs.configure(task, input_flags)
     cls = model_class(task, qa_head)
     dropouts = {"hidden_dropout_prob": rec.albert_dropout, "attention_probs_dropout_prob": rec.albert_dropout,
                 "classifier_dropout_prob": rec.classifier_dropout}
     net = load_model(model, cls, vocab_size=getattr(tok, "vocab_size", None), **label_overrides(task), **dropouts)
     max_len = min(rec.max_seq_length, net.config.max_position_embeddings)
     pad_id = getattr(tok, "pad_token_id", 0)
+    # What shapes the inputs, saved with every checkpoint so that scoring it later featurizes the same.
+    input_values = {name: getattr(rec if name == "max_seq_length" else task, name) for name in inputs.names(task)}
+    input_sources = {name: "flag" if name in overrides else "recipe" for name in input_values}
+    saved_inputs = inputs.file_content(task, {**input_values, "max_seq_length": max_len})
 
     train_features = task.featurize(train_examples, tok, max_len)
     evals = {split: (examples, task.featurize(examples, tok, max_len)) for split, examples in eval_examples.items()}
@@ -203,7 +214,8 @@ def finetune(task: Any, model: str, tokenizer: Any = None, data_dir: str | None 
         seed=seed, eval_batch_size=eval_batch_size, checkpoint_every=int(overrides.get("checkpoint_every") or 0))
     result = train(net, train_features, settings, output_dir, score=score, main_metric=task.main_metric,
                    higher_is_better=higher, tokenizer=tok if hasattr(tok, "save_pretrained") else None,
-                   resume=resume, device=device, pad_id=pad_id, _stop_at_step=_stop_at_step)
+                   resume=resume, device=device, pad_id=pad_id, extra_files={inputs.INPUTS_FILE: saved_inputs},
+                   _stop_at_step=_stop_at_step)
 
     run_id = records.new_run_id(task.name, created_at)
     predictions, predictions_last = _copy_run_files(result, list(evals), results_dir, run_id)
@@ -226,7 +238,8 @@ def finetune(task: Any, model: str, tokenizer: Any = None, data_dir: str | None 
         steps=result.step, features={task.train_split: len(train_features),
                                      **{s: len(f) for s, (_, f) in evals.items()}},
         output_dir=str(output_dir), checkpoints={"best": str(result.best_dir) if result.best_dir else None,
-                                                 "last": str(result.last_dir)})
+                                                 "last": str(result.last_dir)},
+        inputs=inputs.describe(input_values, input_sources, max_len))
     if _rank() == 0:
         record["path"] = str(records.write_record(record, results_dir))
     return record
@@ -285,7 +298,8 @@ def label_permutation(config: AlbertConfig, task: Any, label_map: dict | None) -
 
 
 def _load_for_scoring(task: Any, model: str):
-    """from_pretrained with the checkpoint's own labels; refuses a checkpoint without the head."""
+    """from_pretrained with the checkpoint's own labels; refuses a checkpoint without the head.
+    Returns the model and its local directory (None for a preset)."""
     from albert_bench.checkpoint import resolve_model_dir
     directory = resolve_model_dir(model) if not str(model).startswith(PRESET_PREFIX) else None
     architectures = AlbertConfig.from_pretrained(directory).architectures if directory else None
@@ -293,7 +307,7 @@ def _load_for_scoring(task: Any, model: str):
     if architectures and cls.__name__ not in architectures:
         raise ValueError(f"{model} was saved from {architectures[0]}, not {cls.__name__}: it has no trained "
                          f"{task.head} head; fine-tune it first (albert-bench finetune --task {task.name})")
-    return load_model(str(directory or model), cls)
+    return load_model(str(directory or model), cls), directory
 
 
 def _permuted(perm: list[int] | None):
@@ -305,28 +319,40 @@ def _permuted(perm: list[int] | None):
 def evaluate(task: Any, model: str, tokenizer: Any = None, data_dir: str | None = None,
              split: str | Sequence[str] | None = None, label_map: dict | None = None,
              results_dir: str = "results", max_eval_examples: int | None = None, batch_size: int = 64,
-             max_seq_length: int | None = None, precision: str = "auto", device: str | None = None) -> dict:
+             max_seq_length: int | None = None, input_settings: dict | None = None, precision: str = "auto",
+             device: str | None = None) -> dict:
     """Score a fine-tuned checkpoint on dev split(s) without training; writes and returns the
-    record (metrics "best" and "last" are both this checkpoint's).
+    record (metrics "best" and "last" are both this checkpoint's). Inputs are featurized with,
+    per setting, `max_seq_length` / `input_settings` (e.g. {"doc_stride": 64}), else the
+    checkpoint's saved settings (albert_bench.inputs), else the paper recipe's.
 
         evaluate(task=get_task("mnli"), model="some-org/albert-base-v2-mnli", data_dir="glue/MNLI",
                  label_map={"LABEL_0": "entailment", "LABEL_1": "neutral", "LABEL_2": "contradiction"})
     """
     splits = [split] if isinstance(split, str) else list(split or task.eval_splits)
+    flags = {**(input_settings or {}), **({"max_seq_length": max_seq_length} if max_seq_length else {})}
     record, _ = _score_checkpoint("evaluate", task, model, tokenizer, data_dir, splits, label_map, results_dir,
-                                  batch_size, max_seq_length, precision, device, max_eval_examples)
+                                  batch_size, flags, precision, device, max_eval_examples)
     record["main_metric"] = task.main_metric
     record["path"] = str(records.write_record(record, results_dir))
     return record
 
 
 def _score_checkpoint(kind, task, model, tokenizer, data_dir, splits, label_map, results_dir, batch_size,
-                      max_seq_length, precision, device, limit=None) -> tuple[dict, dict]:
+                      flags, precision, device, limit=None) -> tuple[dict, dict]:
     """What evaluate and predict share: load the checkpoint, featurize and score the splits, write the
     per-example predictions; returns the (unwritten) record and the predictions by split."""
     started, created_at = time.time(), records.utc_now()
-    net, tok, perm, max_len, dev, precision = _prepare_scoring(task, model, tokenizer, max_seq_length,
-                                                               precision, device, label_map)
+    inputs.check_flags(task, flags)  # before loading anything large
+    dev = pick_device(device)
+    net, directory = _load_for_scoring(task, model)
+    net = net.to(dev).eval()
+    tok = load_tokenizer(tokenizer, model)
+    perm = label_permutation(net.config, task, label_map)
+    precision = resolve_precision(precision, dev)
+    values, sources = inputs.resolve(task, flags, inputs.read(directory), version=infer_version(model))
+    task = inputs.configure(task, values)
+    max_len = min(values["max_seq_length"], net.config.max_position_embeddings)
     data = {}
     for s in splits:
         examples = load_split(task, s, data_dir, limit)
@@ -342,31 +368,26 @@ def _score_checkpoint(kind, task, model, tokenizer, data_dir, splits, label_map,
         metrics={"best": metrics, "last": metrics}, best_step=None,
         examples={s: records.count_examples(ex) for s, (ex, _) in data.items()}, predictions=paths, log=None,
         wall_time_s=time.time() - started, device=records.device_string(dev), created_at=created_at,
-        label_map=label_map, label_permutation=perm)
+        label_map=label_map, label_permutation=perm, inputs=inputs.describe(values, sources, max_len),
+        features={s: len(f) for s, (_, f) in data.items()})
     return record, predictions
-
-
-def _prepare_scoring(task, model, tokenizer, max_seq_length, precision, device, label_map):
-    dev = pick_device(device)
-    net = _load_for_scoring(task, model).to(dev).eval()
-    tok = load_tokenizer(tokenizer, model)
-    perm = label_permutation(net.config, task, label_map)
-    max_len = min(max_seq_length or 512, net.config.max_position_embeddings)
-    return net, tok, perm, max_len, dev, resolve_precision(precision, dev)
 
 
 def predict(task: Any, model: str, tokenizer: Any = None, data_dir: str | None = None,
             output_dir: str = "predictions", splits: Sequence[str] | None = None, label_map: dict | None = None,
-            results_dir: str = "results", batch_size: int = 64, max_seq_length: int | None = None,
-            precision: str = "auto", device: str | None = None) -> list[Path]:
+            results_dir: str | None = None, batch_size: int = 64, max_seq_length: int | None = None,
+            input_settings: dict | None = None, precision: str = "auto", device: str | None = None) -> list[Path]:
     """Write submission files for the test split(s) (task.write_predictions) and a record of
-    kind "predict"; returns the written files.
+    kind "predict" into `results_dir` (default: output_dir, so nothing lands outside the folders
+    named); returns the written files. Input settings resolve as in `evaluate`.
 
         predict(task=get_task("rte"), model="runs/rte/best", data_dir="glue/RTE", output_dir="submission")
     """
     splits = list(splits or task.test_splits)
+    results_dir = output_dir if results_dir is None else results_dir
+    flags = {**(input_settings or {}), **({"max_seq_length": max_seq_length} if max_seq_length else {})}
     record, predictions = _score_checkpoint("predict", task, model, tokenizer, data_dir, splits, label_map,
-                                            results_dir, batch_size, max_seq_length, precision, device)
+                                            results_dir, batch_size, flags, precision, device)
     written = [Path(p) for s in splits for p in task.write_predictions(s, predictions[s], output_dir)]
     record["submission_files"] = [str(p) for p in written]
     records.write_record(record, results_dir)

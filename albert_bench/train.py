@@ -141,11 +141,15 @@ def _existing(final: Path) -> Path | None:
 
 
 def save_model_dir(model: nn.Module, directory: Path, tokenizer=None, metrics: dict | None = None,
-                   predictions: dict[str, list[dict]] | None = None, step: int | None = None) -> Path:
-    """A Hugging Face format model folder (plus metrics.json, predictions-*.jsonl), atomically."""
+                   predictions: dict[str, list[dict]] | None = None, step: int | None = None,
+                   extra_files: dict[str, dict] | None = None) -> Path:
+    """A Hugging Face format model folder (plus metrics.json, predictions-*.jsonl and any
+    `extra_files` {name: JSON content}, e.g. the input settings), atomically."""
     tmp = directory.with_name(f".{directory.name}.tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     model.save_pretrained(tmp, tokenizer=tokenizer)
+    for name, content in (extra_files or {}).items():
+        atomic_write_json(tmp / name, content)
     for split, rows in (predictions or {}).items():
         write_jsonl(tmp / f"predictions-{split}.jsonl", rows)
     atomic_write_json(tmp / "metrics.json", to_jsonable({"step": step, "metrics": metrics or {}}))
@@ -184,26 +188,27 @@ def _is_better(value: float, best: float | None, higher_is_better: bool) -> bool
 def train(model: nn.Module, train_features: Sequence[dict], settings: TrainSettings, output_dir: str | Path,
           score: ScoreFn | None = None, main_metric: str | None = None, higher_is_better: bool = True,
           tokenizer=None, resume: bool = False, device: str | torch.device | None = None, pad_id: int = 0,
-          _stop_at_step: int | None = None) -> TrainResult:
+          extra_files: dict[str, dict] | None = None, _stop_at_step: int | None = None) -> TrainResult:
     """Fine-tune `model` in place for settings.train_steps optimizer steps.
 
     Dev scoring (`score`, rank 0 only) every eval_every steps and at the end picks the best
     checkpoint by `main_metric` of the first split `score` returns, in its direction.
     `resume=True` continues from output_dir/checkpoint and ends exactly as an uninterrupted
     run would (same batches, same RNG, same optimizer state). Under torchrun (WORLD_SIZE > 1)
-    it joins the process group itself.
+    it joins the process group itself. `extra_files` ({name: JSON content}) go into every saved
+    model folder (best/, last/) beside config.json.
     """
     device = pick_device(device)
     created = dist.init_from_env(device)
     try:
         return _train(model, train_features, settings, Path(output_dir), score, main_metric, higher_is_better,
-                      tokenizer, resume, device, pad_id, _stop_at_step)
+                      tokenizer, resume, device, pad_id, extra_files, _stop_at_step)
     finally:
         dist.shutdown(created)
 
 
 def _train(model, features, s: TrainSettings, out: Path, score, main_metric, higher_is_better,
-           tokenizer, resume, device, pad_id, stop_at) -> TrainResult:
+           tokenizer, resume, device, pad_id, extra_files, stop_at) -> TrainResult:
     from tqdm import tqdm
 
     started = time.time()
@@ -250,7 +255,7 @@ def _train(model, features, s: TrainSettings, out: Path, score, main_metric, hig
         best = state["best"]
         if _is_better(value, best and best["value"], higher_is_better):
             state["best"] = {"step": step, "value": value, "metrics": metrics}
-            save_model_dir(model, out / "best", tokenizer, metrics, predictions, step)
+            save_model_dir(model, out / "best", tokenizer, metrics, predictions, step, extra_files)
         state["last_eval"] = {"step": step, "metrics": metrics}
         return metrics, predictions
 
@@ -311,7 +316,7 @@ def _train(model, features, s: TrainSettings, out: Path, score, main_metric, hig
     if rank == 0:
         if score is not None and last_predictions is None:  # resumed a finished run: score again
             last_metrics, last_predictions = score(model, precision)
-        save_model_dir(model, out / "last", tokenizer, last_metrics, last_predictions, state["step"])
+        save_model_dir(model, out / "last", tokenizer, last_metrics, last_predictions, state["step"], extra_files)
         atomic_write_text(out / "log.jsonl", "".join(json.dumps(e) + "\n" for e in state["log"]))
     dist.barrier()
     best = state["best"]

@@ -23,6 +23,7 @@ start_logits/end_logits: shape (seq_len,)).
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, Sequence
@@ -41,7 +42,7 @@ class DataError(ValueError):
 @dataclass(frozen=True)
 class Metric:
     name: str                     # the name users know: accuracy, f1, matthews_correlation, ...
-    higher_is_better: bool = True  # direction, shown in tables
+    higher_is_better: bool | None = True  # direction, shown in tables; None: not a score (a count, a threshold)
 
 
 @dataclass(frozen=True)
@@ -58,10 +59,22 @@ class TaskBase:
     the core engine asks the task, so it never imports `tasks`)."""
 
     recipe: str
+    # Settings besides max_seq_length that shape the inputs or decoding (SQuAD's doc_stride...);
+    # each is an attribute whose default is the paper's value. albert_bench.inputs saves them
+    # with every checkpoint.
+    input_settings: tuple[str, ...] = ()
 
     def get_recipe(self, name: str = "paper", version: str = "v2"):
         from tasks.recipes import get_recipe
         return get_recipe(self.recipe, name, version=version)
+
+    def with_inputs(self, **values):
+        """A copy of the task with input settings changed (the registry's task stays as it is)."""
+        unknown = sorted(set(values) - set(self.input_settings))
+        if unknown:
+            raise ValueError(f"task {self.name!r} has no input setting(s) {unknown}; it has "
+                             f"{list(self.input_settings) or 'none besides max_seq_length'}")
+        return dataclasses.replace(self, **values) if values else self
 
 
 class Task(Protocol):
@@ -75,6 +88,7 @@ class Task(Protocol):
     test_splits: tuple[str, ...]   # splits `predict` writes submissions for
     source: DataSource
     recipe: str                    # key into tasks.recipes (e.g. "cola", "squad_v2")
+    input_settings: tuple[str, ...]  # input/decoding settings besides max_seq_length (TaskBase)
 
     def load(self, split: str, data_dir: str | Path | None) -> Examples:
         """Read a split: from `data_dir` in the official layout, or from the Hugging Face id
@@ -98,6 +112,9 @@ class Task(Protocol):
 
     def get_recipe(self, name: str = "paper", version: str = "v2"):
         """The fine-tuning recipe `name` ("paper" | "quick") for this task (TaskBase gives it)."""
+
+    def with_inputs(self, **values) -> "Task":
+        """A copy with input settings (names in input_settings) changed (TaskBase gives it)."""
 
 
 class Examples(list):

@@ -38,7 +38,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from albert_bench.io import atomic_write_json
-from tasks.common import DataError, DataSource, Examples, Metric, TaskBase, TaskBase
+from tasks.common import DataError, DataSource, Examples, Metric, TaskBase
 
 LETTERS = ("A", "B", "C", "D")
 LEVELS = ("middle", "high")
@@ -87,8 +87,13 @@ class RaceTask(TaskBase):
         hf_splits={"train": "train", "dev": "validation", "test": "test"}))
     recipe: str = "race"
     max_qa_length: int = 128   # question-option tokens kept (the last ones), original run_race.py
+    input_settings: tuple[str, ...] = field(default=("max_qa_length",), init=False, repr=False)
 
     # ---------------------------------------------------------------- loading
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.max_qa_length, int) or isinstance(self.max_qa_length, bool) or self.max_qa_length < 1:
+            raise ValueError(f"race max_qa_length must be a whole number >= 1, got {self.max_qa_length!r}")
 
     def load(self, split: str, data_dir: str | Path | None) -> Examples:
         if split not in SPLITS:

@@ -62,10 +62,10 @@ SKIP_BAD_START = "answer_start does not match the context"
 V1_METRICS = (Metric("exact_match"), Metric("f1"))
 V2_METRICS = tuple(Metric(n) for n in (
     "exact", "f1", "HasAns_exact", "HasAns_f1", "NoAns_exact", "NoAns_f1",
-    "best_exact", "best_f1")) + (
-    Metric("total"), Metric("HasAns_total"), Metric("NoAns_total"),
-    Metric("best_exact_thresh", higher_is_better=False), Metric("best_f1_thresh", higher_is_better=False),
-    Metric("null_threshold", higher_is_better=False))
+    "best_exact", "best_f1")) + tuple(
+    # Counts and thresholds are reported but are not scores: no direction.
+    Metric(n, higher_is_better=None) for n in (
+        "total", "HasAns_total", "NoAns_total", "best_exact_thresh", "best_f1_thresh", "null_threshold"))
 
 
 @dataclass(frozen=True)
@@ -94,6 +94,7 @@ class SquadTask(TaskBase):
     max_query_length: int = 64     # question tokens kept
     n_best: int = 20               # start / end candidates per window
     max_answer_length: int = 30    # tokens
+    null_threshold: float | None = None  # v2: None = tune on the scored split (best F1); a number = apply it
     version: str = field(init=False)
     metrics: tuple[Metric, ...] = field(init=False)
     main_metric: str = field(init=False, default="f1")
@@ -105,6 +106,14 @@ class SquadTask(TaskBase):
         if self.name not in versions:
             raise ValueError(f"unknown SQuAD task {self.name!r}; use 'squad_v1' or 'squad_v2'")
         self.version = versions[self.name]
+        self.input_settings = ("doc_stride", "max_query_length", "max_answer_length", "n_best") + \
+            (("null_threshold",) if self.version == "v2" else ())
+        for name in ("doc_stride", "max_query_length", "max_answer_length", "n_best"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"{self.name} {name} must be a whole number >= 1, got {value!r}")
+        if self.version == "v1" and self.null_threshold is not None:
+            raise ValueError("null_threshold applies to squad_v2 only (SQuAD v1.1 always answers)")
         self.metrics = V1_METRICS if self.version == "v1" else V2_METRICS
         self.recipe = self.name
         self.source = DataSource(files=dict(FILES[self.version]), hf_path=HF_IDS[self.version],

@@ -153,10 +153,13 @@ def score(task: Any, examples: Sequence[Any], features: Sequence[dict],
 
     na_probs = {p["id"]: p["na_prob"] for p in predictions}
     tuned = _official_v2(golds, {p["id"]: p["best_non_null"] for p in predictions}, na_probs)
-    threshold = float(tuned["best_f1_thresh"])
+    # A threshold given (e.g. the one tuned on dev) is applied as is; else tune it on this split.
+    given = task.null_threshold is not None
+    threshold = float(task.null_threshold if given else tuned["best_f1_thresh"])
     metrics = _apply_threshold(golds, predictions, threshold)
     all_null_f1 = 100.0 * sum(not answers for answers in golds.values()) / len(golds)
-    if abs(tuned["best_f1"] - all_null_f1) < 1e-9 and metrics["f1"] < all_null_f1 - 1e-9:
+    if not given and abs(tuned["best_f1"] - all_null_f1) < 1e-9 \
+            and metrics["f1"] < all_null_f1 - 1e-9:
         # The walk found nothing better than answering every question "": the official
         # script then reports threshold 0.0, which would still answer some. Null them all
         # (an untrained v2 model's F1 is the no-answer share, ~50).
@@ -183,4 +186,6 @@ def _official_v1(golds: dict[str, list[str]], preds: dict[str, str]) -> dict[str
 def _official_v2(golds: dict[str, list[str]], preds: dict[str, str],
                  na_probs: dict[str, float] | None) -> dict[str, float]:
     from albert_bench import squad_metrics
-    return {k: float(v) for k, v in squad_metrics.squad_v2(golds, preds, na_probs).items()}
+    # Counts stay integers; scores and thresholds are floats.
+    return {k: int(v) if k.endswith("total") else float(v)
+            for k, v in squad_metrics.squad_v2(golds, preds, na_probs).items()}

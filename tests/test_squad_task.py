@@ -352,6 +352,7 @@ def test_v2_null_threshold_and_real_na_probs(v2_dir):
     assert [p["prediction"] for p in preds] == ["1889", "", "second floor"]
     assert metrics["exact"] == pytest.approx(100.0) and metrics["f1"] == pytest.approx(100.0)
     assert metrics["HasAns_total"] == 2 and metrics["NoAns_total"] == 1
+    assert all(type(metrics[k]) is int for k in ("total", "HasAns_total", "NoAns_total"))  # counts, not floats
     # make n1 look answerable: the tuned threshold now answers a1, a2 and gets n1 wrong
     outputs = _logits(feats, {0: [(s1, e1, 4.0)], 1: [(s1, e1, 5.0)], 2: [(s3, e3, 0.0)]},
                       null={0: 1.0, 1: 3.0, 2: 0.5})
@@ -363,6 +364,10 @@ def test_v2_null_threshold_and_real_na_probs(v2_dir):
     assert [p["prediction"] for p in preds] == ["1889", "", ""]
     assert metrics["f1"] == pytest.approx(200.0 / 3)
     assert metrics["NoAns_exact"] == pytest.approx(100.0) and metrics["HasAns_exact"] == pytest.approx(50.0)
+    # a threshold given (null_threshold, e.g. the one tuned on dev) is applied as is, not tuned again
+    metrics, preds = task.with_inputs(null_threshold=-5.0).score(ex, feats, outputs)
+    assert metrics["null_threshold"] == -5.0 and metrics["best_f1_thresh"] == pytest.approx(-6.0)
+    assert [p["prediction"] for p in preds] == ["1889", "", ""]          # na_probs -6, -4, 1: only a1 answered
 
 
 def test_null_score_is_min_over_windows(v2_dir):
