@@ -1,0 +1,102 @@
+"""A table (a DataFrame of display strings with attrs title / notes) as text:
+md for READMEs, csv, latex (booktabs) for papers, html (escaped, no script), json for programs.
+
+    from albert_bench.reports.tables import glue_table, render
+    print(render(glue_table(results), "latex"))
+"""
+from __future__ import annotations
+
+import csv
+import html
+import io
+import json
+
+import pandas as pd
+
+FORMATS = ("md", "csv", "latex", "html", "json")
+
+
+def _rows(table: pd.DataFrame) -> tuple[list[str], list[list[str]]]:
+    header = [str(table.index.name or "")] + [str(c) for c in table.columns]
+    body = [[str(index)] + ["" if pd.isna(v) else str(v) for v in row]
+            for index, row in zip(table.index, table.itertuples(index=False))]
+    return header, body
+
+
+def to_markdown(table: pd.DataFrame) -> str:
+    header, body = _rows(table)
+
+    def line(cells):
+        return "| " + " | ".join(c.replace("|", "\\|").replace("\n", " ") for c in cells) + " |"
+    lines = [f"**{table.attrs['title']}**", ""] if table.attrs.get("title") else []
+    lines += [line(header), "|" + "|".join("---" for _ in header) + "|", *(line(r) for r in body)]
+    lines += ["", *table.attrs.get("notes", [])] if table.attrs.get("notes") else []
+    return "\n".join(lines) + "\n"
+
+
+def to_csv(table: pd.DataFrame) -> str:
+    header, body = _rows(table)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows(body)
+    return buffer.getvalue()
+
+
+_LATEX = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_", "{": r"\{",
+          "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}", "±": r"$\pm$", "–": "--",
+          "−": "-", "†": r"\textdagger{}", "Δ": r"$\Delta$", "<": r"\textless{}", ">": r"\textgreater{}"}
+
+
+def latex_escape(text: str) -> str:
+    return "".join(_LATEX.get(ch, ch) for ch in str(text))
+
+
+def to_latex(table: pd.DataFrame) -> str:
+    """A booktabs tabular (\\usepackage{booktabs}) in a table float with the title as caption."""
+    header, body = _rows(table)
+    lines = [r"\begin{table}[t]", r"\centering", r"\small",
+             r"\begin{tabular}{l" + "r" * (len(header) - 1) + "}", r"\toprule",
+             " & ".join(latex_escape(c) for c in header) + r" \\", r"\midrule"]
+    lines += [" & ".join(latex_escape(c) for c in row) + r" \\" for row in body]
+    lines += [r"\bottomrule", r"\end{tabular}"]
+    if table.attrs.get("title"):
+        lines.append(r"\caption{" + latex_escape(table.attrs["title"]) + "}")
+    lines.append(r"\end{table}")
+    notes = table.attrs.get("notes") or []
+    return "\n".join(lines + ["% " + n.replace("\n", " ") for n in notes]) + "\n"
+
+
+def to_html(table: pd.DataFrame, full_page: bool = False) -> str:
+    """An escaped <table> (every cell and header through html.escape); full_page wraps it."""
+    header, body = _rows(table)
+    esc = html.escape
+    parts = ['<table class="results">']
+    if table.attrs.get("title"):
+        parts.append(f"<caption>{esc(table.attrs['title'])}</caption>")
+    parts.append("<thead><tr>" + "".join(f"<th>{esc(c)}</th>" for c in header) + "</tr></thead><tbody>")
+    for row in body:
+        parts.append("<tr>" + f"<th>{esc(row[0])}</th>" + "".join(f"<td>{esc(c)}</td>" for c in row[1:]) + "</tr>")
+    parts.append("</tbody></table>")
+    parts += [f'<p class="note">{esc(n)}</p>' for n in table.attrs.get("notes") or []]
+    text = "\n".join(parts)
+    if full_page:
+        text = ('<!DOCTYPE html>\n<html><head><meta charset="utf-8"><title>'
+                + esc(table.attrs.get("title", "table")) + "</title></head><body>\n" + text + "\n</body></html>")
+    return text + "\n"
+
+
+def to_json(table: pd.DataFrame) -> str:
+    """{"title", "index", "columns", "rows": [{index_name: label, column: cell, ...}], "notes"}."""
+    header, body = _rows(table)
+    rows = [dict(zip(header, row)) for row in body]
+    return json.dumps({"title": table.attrs.get("title"), "index": header[0], "columns": header[1:],
+                       "rows": rows, "notes": table.attrs.get("notes", [])}, indent=2, ensure_ascii=False) + "\n"
+
+
+def render(table: pd.DataFrame, fmt: str = "md") -> str:
+    """`table` as md | csv | latex | html | json text."""
+    writers = {"md": to_markdown, "csv": to_csv, "latex": to_latex, "html": to_html, "json": to_json}
+    if fmt not in writers:
+        raise ValueError(f"--format {fmt!r}: choose one of {', '.join(FORMATS)}")
+    return writers[fmt](table)
