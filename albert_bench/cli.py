@@ -7,7 +7,11 @@
     albert-bench predict --model runs/rte/best --task rte --data-dir glue/RTE --output-dir submission
     albert-bench score squad_v2 --data dev-v2.0.json --predictions predictions.json --na-probs null_odds.json
     albert-bench fill-mask --model albert-base-v2 "The man worked as a [MASK]." --top-k 5
+    albert-bench pretrain --corpus corpus.txt --config albert-base-v2 --vocab-size 30000 --output-dir runs/pretrain
+    albert-bench suite --models albert-base-v2 --tasks model-card --seeds 1,2,3 --data-root data
     albert-bench bench model
+    albert-bench bias --model albert-base-v2 --probe all --crows-pairs crows_pairs_anonymized.csv
+    albert-bench card --model runs/albert-base-v2 --results results --out README.md
 
 This is the only core module that imports `tasks` (the registry); everything below it
 takes task objects as arguments.
@@ -141,11 +145,59 @@ def cmd_demo(args) -> int:
     return 0
 
 
+def cmd_suite(args) -> int:
+    from albert_bench import suite
+    from tasks import REGISTRY, get_task
+    jobs = suite.plan(models=args.models, tasks=args.tasks, seeds=args.seeds, data_root=args.data_root,
+                      output_root=args.output_root, results_dir=args.results_dir, overrides=_parse_overrides(args.set),
+                      get_task=get_task, task_names=list(REGISTRY), recipe=args.recipe, max_steps=args.max_steps,
+                      tokenizer=args.tokenizer, max_train_examples=args.max_train_examples,
+                      max_eval_examples=args.max_eval_examples)
+    summary = suite.run_suite(jobs, get_task=get_task, shard=suite.parse_shard(args.shard), dry_run=args.dry_run,
+                              micro_batch_size=args.micro_batch_size, precision=args.precision,
+                              gradient_checkpointing=args.gradient_checkpointing)
+    if not args.dry_run and suite.is_main_process():
+        print(suite.final_tables(summary, args.tasks))
+    return summary.exit_code
+
+
+def cmd_pretrain(args) -> int:
+    from albert_bench.pretrain import pretrain
+    summary = pretrain(
+        corpus=args.corpus, config=args.config, tokenizer=args.tokenizer, vocab_size=args.vocab_size,
+        output_dir=args.output_dir, steps=args.steps, seq_len=args.seq_len, batch_size=args.batch_size, lr=args.lr,
+        optimizer=args.optimizer, warmup=args.warmup, seed=args.seed, resume=args.resume, device=args.device,
+        precision=args.precision, micro_batch_size=args.micro_batch_size,
+        gradient_checkpointing=args.gradient_checkpointing, heldout_fraction=args.heldout_fraction,
+        cache_dir=args.cache_dir, config_overrides=_parse_overrides(args.set))
+    print(json.dumps({k: summary[k] for k in ("output_dir", "steps", "loss", "mlm_loss", "sop_loss", "heldout")
+                      if k in summary}, indent=2))
+    return 0
+
+
 def cmd_bench(args) -> int:
     from albert_bench import bench
     fn = {"model": bench.bench_model, "scoring": bench.bench_scoring}[args.what]
     rows = fn(size=args.size, device=args.device, quick=args.quick)
     print(bench.format_table(rows))
+    return 0
+
+
+def cmd_bias(args) -> int:
+    from albert_bench.bias import run_bias
+    record = run_bias(model=args.model, tokenizer=args.tokenizer, probe=args.probe, top_k=args.top_k,
+                      templates=args.templates, crows_pairs=args.crows_pairs, out_dir=args.out,
+                      results_dir=args.results_dir, batch_size=args.batch_size, device=args.device)
+    print(record["outputs"]["summary"])
+    print(record["path"])
+    return 0
+
+
+def cmd_card(args) -> int:
+    from albert_bench.model_card import write_model_card
+    from tasks import REGISTRY
+    print(write_model_card(model=args.model, results_dir=args.results, bias=args.bias, out=args.out,
+                           tasks=REGISTRY, license=args.license, language=args.language))
     return 0
 
 
@@ -238,6 +290,81 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--top-k", type=int, default=5)
     p.add_argument("--json", action="store_true", help="print the pipeline structure as JSON")
 
+    p = add("suite", cmd_suite, "the paper's grid: fine-tune every (model, task, seed), resumable, shardable",
+            "albert-bench suite --models albert-base-v2 --tasks model-card --seeds 1,2,3 --data-root data")
+    p.add_argument("--models", required=True, help="comma list: Hub ids, checkpoint folders or preset:NAME")
+    p.add_argument("--tasks", required=True, help="model-card | glue | all | comma list of task names")
+    p.add_argument("--seeds", required=True, help="comma list, e.g. 1,2,3 (tables show the median)")
+    p.add_argument("--data-root", default=None, help="folder with the official downloads: GLUE task folders "
+                   "(CoLA, SST-2, ...), SQuAD/ (or the SQuAD json files), RACE/ (default: Hugging Face datasets)")
+    p.add_argument("--output-root", default="runs", help="checkpoints: OUTPUT_ROOT/MODEL/TASK/seedK (default: runs)")
+    p.add_argument("--results-dir", default="results")
+    p.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a recipe field for every task")
+    p.add_argument("--shard", default=None, metavar="K/N", help="run every N-th job from K (0-based); default: "
+                   "SLURM_ARRAY_TASK_ID - SLURM_ARRAY_TASK_MIN of SLURM_ARRAY_TASK_COUNT when set, else all")
+    p.add_argument("--dry-run", action="store_true", help="print the plan and each job's finetune line; run nothing")
+    p.add_argument("--recipe", choices=["paper", "quick"], default="paper")
+    p.add_argument("--max-steps", type=int, default=None, help="override every recipe's train steps")
+    p.add_argument("--tokenizer", default=None, help="directory with spiece.model (default: each model's)")
+    p.add_argument("--max-train-examples", type=int, default=None)
+    p.add_argument("--max-eval-examples", type=int, default=None)
+    p.add_argument("--micro-batch-size", type=int, default=None, help="per-device batch; accumulation reaches the recipe batch")
+    p.add_argument("--precision", choices=["auto", "fp32", "bf16", "fp16"], default="auto")
+    p.add_argument("--gradient-checkpointing", action="store_true")
+
+    p = add("pretrain", cmd_pretrain, "pretrain an ALBERT from scratch: n-gram masked LM + sentence order, LAMB",
+            "albert-bench pretrain --corpus corpus.txt --config albert-base-v2 --vocab-size 30000 "
+            "--output-dir runs/pretrain --steps 10000 --seq-len 128 --batch-size 256")
+    p.add_argument("--corpus", nargs="+", required=True, metavar="FILE",
+                   help="text files: one sentence per line, blank lines between documents")
+    p.add_argument("--config", required=True, help="preset name (albert-base-v2, albert-tiny, ...) or config.json")
+    tok = p.add_mutually_exclusive_group(required=True)
+    tok.add_argument("--tokenizer", default=None, help="directory with spiece.model")
+    tok.add_argument("--vocab-size", type=int, default=None, help="train a SentencePiece model of N pieces on the corpus")
+    p.add_argument("--output-dir", required=True, help="the Hugging Face model folder (+ checkpoint/, log.jsonl)")
+    p.add_argument("--steps", type=int, default=125_000, help="optimizer steps (paper: 125000)")
+    p.add_argument("--seq-len", type=int, default=512, help="tokens per sequence (paper: 512)")
+    p.add_argument("--batch-size", type=int, default=4096, help="global batch, all devices (paper: 4096)")
+    p.add_argument("--lr", type=float, default=0.00176, help="peak learning rate (paper: 0.00176 with LAMB)")
+    p.add_argument("--optimizer", choices=["lamb", "adamw"], default="lamb")
+    p.add_argument("--warmup", type=int, default=None, help="warmup steps (default: 2.5%% of --steps, as 3125/125k)")
+    p.add_argument("--seed", type=int, default=12345)
+    p.add_argument("--resume", action="store_true", help="continue from OUTPUT_DIR/checkpoint")
+    p.add_argument("--device", default=None, help="cpu, cuda, cuda:1 (default: the GPU if any)")
+    p.add_argument("--precision", choices=["auto", "fp32", "bf16", "fp16"], default="auto")
+    p.add_argument("--micro-batch-size", type=int, default=None, help="per-device forward batch (accumulation fills the rest)")
+    p.add_argument("--gradient-checkpointing", action="store_true")
+    p.add_argument("--heldout-fraction", type=float, default=0.0,
+                   help="keep the corpus' last share of sentences out; report masked-token accuracy on it")
+    p.add_argument("--cache-dir", default=None, help="tokenized-corpus cache (default: OUTPUT_DIR/token_cache)")
+    p.add_argument("--set", action="append", metavar="KEY=VALUE",
+                   help="override a config field, e.g. --set hidden_size=256 --set num_hidden_layers=4")
+
+    p = add("bias", cmd_bias, "bias probes on a masked-LM checkpoint: the card's fill-mask probe, "
+            "template scores (Kurita et al. 2019), CrowS-Pairs (Nangia et al. 2020)",
+            "albert-bench bias --model albert-base-v2 --probe all --crows-pairs crows_pairs_anonymized.csv")
+    p.add_argument("--model", required=True, help="checkpoint directory with MLM-head weights (or Hugging Face id)")
+    p.add_argument("--tokenizer", default=None, help="directory with spiece.model (default: the model's)")
+    p.add_argument("--probe", choices=["card", "templates", "crows-pairs", "all"], default="all")
+    p.add_argument("--top-k", type=int, default=5, help="fill-mask predictions shown by the card probe")
+    p.add_argument("--templates", default=None, help="template file (default: the shipped set; format in "
+                   "albert_bench/bias/templates.py)")
+    p.add_argument("--crows-pairs", default=None, help="official crows_pairs_anonymized.csv "
+                   "(default: the Hugging Face dataset nyu-mll/crows_pairs, online only)")
+    p.add_argument("--out", default="reports/bias", help="markdown summary and plots (default: reports/bias)")
+    p.add_argument("--results-dir", default="results", help="where the run record goes (default: results)")
+    p.add_argument("--batch-size", type=int, default=64, help="masked sentences per forward pass")
+    p.add_argument("--device", default="auto")
+
+    p = add("card", cmd_card, "write a Hugging Face model card (model-index from the run records, bias section)",
+            "albert-bench card --model runs/albert-base-v2 --results results --out README.md")
+    p.add_argument("--model", required=True, help="checkpoint directory (its config.json)")
+    p.add_argument("--results", default="results", help="run records to take scores from (default: results)")
+    p.add_argument("--bias", default=None, help="a bias record (default: the newest one for this model, if any)")
+    p.add_argument("--out", default=None, help="where the card goes (default: MODEL/README.md)")
+    p.add_argument("--license", default="apache-2.0")
+    p.add_argument("--language", default="en")
+
     p = add("bench", cmd_bench, "throughput and memory against transformers, measured in one run",
             "albert-bench bench model --size base")
     p.add_argument("what", choices=["model", "scoring"])
@@ -247,7 +374,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-COMMANDS = ("demo", "tasks", "finetune", "evaluate", "predict", "score", "fill-mask", "bench")
+COMMANDS = ("demo", "tasks", "finetune", "evaluate", "predict", "score", "fill-mask", "suite", "pretrain", "bench", "bias", "card")
 
 
 def main(argv: list[str] | None = None) -> int:
