@@ -1,16 +1,25 @@
-"""ALBERT's SentencePiece tokenizer, giving the same ids as transformers' AlbertTokenizer (5.x).
+"""ALBERT's SentencePiece tokenizer: ids identical to the original ALBERT tokenization (the
+google-research preprocessing, SentencePiece, the digit-comma rule), which the released checkpoints
+were trained on, and so to transformers 4.x's SentencePiece AlbertTokenizer.
 
     from albert_bench.tokenizer import AlbertTokenizer, train_sentencepiece
     spiece = train_sentencepiece(["some text", ...], "out/tokenizer", vocab_size=3000)
     tok = AlbertTokenizer.from_pretrained("out/tokenizer")
     tok("The man worked as a [MASK].", return_offsets_mapping=True)
 
-Pipeline for one text (transformers 5 builds the same steps from spiece.model as a `tokenizers` graph):
-  1. split out special tokens written in the text (<pad> <unk> [CLS] [SEP] [MASK], exact case);
-     each remaining segment starts a new word, so "a[MASK]b" encodes b as "▁b";
-  2. per segment: `` and '' -> ", NFKD + drop every Unicode mark (category M*; not only
-     combining class != 0, which the old slow tokenizer used), lowercase char by char (no final-sigma
-     rule, like Rust's per-char lowercase), Unicode whitespace -> " ";
+transformers 5.x's AlbertTokenizer (built on the `tokenizers` library) is NOT this rule: with the
+Hub's tokenizer.json it re-adds "▁" after "-" and "(" ("well-made": ▁well - ▁made instead of
+▁well - made), adds a "▁" before [SEP] when a text ends with a space and keeps "2000," as one piece;
+even built from a bare spiece.model it drops every Unicode mark (not only combining marks) and
+lowercases without Python's final-sigma rule. A model fine-tuned with transformers 5.x's tokenizer
+and scored with this one (or the other way round) sees different inputs on such text.
+tests/test_tokenizer.py writes the original rule out as the reference and lists those differences.
+
+Pipeline for one text:
+  1. split out special tokens written in the text (<pad> <unk> [CLS] [SEP] [MASK], exact case),
+     as transformers 4.x did; each remaining segment starts a new word, so "a[MASK]b" encodes b as "▁b";
+  2. per segment, the original `preprocess_text`: whitespace (Python's str.split) -> " ", `` and
+     '' -> ", NFKD + drop combining characters (unicodedata.combining), Python's str.lower();
   3. SentencePiece (C++) applies the model's own normalizer (nmt_nfkc), splits on spaces and runs the
      unigram Viterbi search; consecutive unknown characters become one <unk>;
   4. the original ALBERT rule: a piece ending in "," after a digit is re-split (see `split_digit_comma`).
@@ -35,9 +44,9 @@ UNDERLINE = "\u2581"  # "▁": SentencePiece's word-start marker
 # ALBERT's id layout; train_sentencepiece produces it and the constructor checks it.
 SPECIAL_TOKENS = {"<pad>": 0, "<unk>": 1, "[CLS]": 2, "[SEP]": 3, "[MASK]": 4}
 _SPECIAL_RE = re.compile("(" + "|".join(re.escape(t) for t in SPECIAL_TOKENS) + ")")
-# Rust's char::is_whitespace (Unicode White_Space), which transformers' WhitespaceSplit uses. Python's
-# str.isspace differs (it also counts \x1c-\x1f, which SentencePiece's normalizer deletes instead).
-_WHITESPACE = "\t\n\x0b\x0c\r \x85\xa0\u1680" + "".join(map(chr, range(0x2000, 0x200B))) + \
+# Python's str.isspace, which the original " ".join(text.strip().split()) splits on (it counts
+# \x1c-\x1f, which Rust's char::is_whitespace and so transformers 5 do not).
+_WHITESPACE = "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680" + "".join(map(chr, range(0x2000, 0x200B))) + \
     "\u2028\u2029\u202f\u205f\u3000"
 _WS_TABLE = str.maketrans({c: " " for c in _WHITESPACE})
 _TRUNCATION = {True: "longest_first", "longest_first": "longest_first", "only_first": "only_first",
@@ -48,15 +57,16 @@ _PADDING = {True: "longest", "longest": "longest", "max_length": "max_length", F
 
 def normalize_text(text: str, do_lower_case: bool = True, keep_accents: bool = False,
                    remove_space: bool = True) -> str:
-    """Steps 2 of the module docstring for text without special tokens (fast, no offsets)."""
-    text = text.replace("``", '"').replace("''", '"')
-    if not keep_accents and not text.isascii():
-        text = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.category(c).startswith("M"))
-    if do_lower_case:
-        # str.lower() turns a word-final capital sigma into "ς"; transformers lowercases char by char.
-        text = text.lower() if "\u03a3" not in text else "".join(c.lower() for c in text)
+    """Step 2 of the module docstring for text without special tokens (fast, no offsets). Every
+    whitespace character becomes " " (SentencePiece then collapses runs and strips the ends, as the
+    original " ".join(text.strip().split()) does)."""
     if remove_space:
         text = text.translate(_WS_TABLE)
+    text = text.replace("``", '"').replace("''", '"')
+    if not keep_accents and not text.isascii():
+        text = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+    if do_lower_case:
+        text = text.lower()  # with Python's final-sigma rule ("ΟΔΟΣ" -> "οδος"), as the original
     return text
 
 
@@ -258,6 +268,10 @@ class AlbertTokenizer:
         table = self._char_map
         mapped = [table[c] if c in table else self._map_char(c) for c in units]
         norm = "".join(mapped)
+        if self.do_lower_case and "\u03a3" in segment:
+            # Capital sigma lowercases by context (final "ς"); the rest is char by char, 1:1 with it.
+            whole = self._normalize(segment)
+            norm = whole if len(whole) == len(norm) else norm
         if widths is None and len(norm) == n and all(len(m) == 1 for m in mapped):
             return norm, range(base, base + n), range(base + 1, base + n + 1)
         starts: list[int] = []
@@ -272,14 +286,12 @@ class AlbertTokenizer:
         return norm, starts, ends
 
     def _map_char(self, c: str) -> str:
-        """One character through `normalize_text` (cached): NFKD without marks, lowercase, spaces."""
-        m = c
-        if not self.keep_accents and not c.isascii():
-            m = "".join(d for d in unicodedata.normalize("NFKD", c) if not unicodedata.category(d).startswith("M"))
+        """One character through `normalize_text` (cached): spaces, NFKD without combining marks, lowercase."""
+        m = c.translate(_WS_TABLE) if self.remove_space else c
+        if not self.keep_accents and not m.isascii():
+            m = "".join(d for d in unicodedata.normalize("NFKD", m) if not unicodedata.combining(d))
         if self.do_lower_case:
             m = "".join(d.lower() for d in m)
-        if self.remove_space:
-            m = m.translate(_WS_TABLE)
         self._char_map[c] = m
         return m
 
@@ -370,11 +382,13 @@ class AlbertTokenizer:
         ids_b, offs_b = encode_all(texts_b) if texts_b is not None else (None, None)
         rows = []
         for r in range(len(texts_a)):
-            a, b = ids_a[r], None if ids_b is None else ids_b[r]
+            # An empty second text is no pair: [CLS] A [SEP], as the original classifier code
+            # (`if example.text_b:`) and transformers' single calls do.
+            a, b = ids_a[r], None if ids_b is None or texts_b[r] == "" else ids_b[r]
             n_a, n_b = len(a), None if b is None else len(b)
             if strategy:
                 try:
-                    n_a, n_b = truncated_lengths(n_a, n_b, max_length - n_special, strategy)
+                    n_a, n_b = truncated_lengths(n_a, n_b, max_length - (2 if b is None else 3), strategy)
                 except ValueError as err:
                     raise ValueError(f"text {r}: {err}") from None
             input_ids, types = self.build_inputs(a[:n_a], None if b is None else b[:n_b])
@@ -439,16 +453,17 @@ SPECIAL_TOKENS_BY_ID = {i: t for t, i in SPECIAL_TOKENS.items()}
 
 def truncated_lengths(n_a: int, n_b: int | None, budget: int, strategy: str | bool = "longest_first"
                       ) -> tuple[int, int | None]:
-    """Lengths A and B keep so that n_a + n_b <= budget, following the Rust `tokenizers` rules that
-    transformers 5 uses: longest_first cuts the longer one down to the shorter, then splits the budget
-    in halves with the odd token going to the (originally) longer one, to B on a tie; only_first /
-    only_second cut one sequence and fail if it would have to vanish entirely."""
+    """Lengths A and B keep so that n_a + n_b <= budget. longest_first is the original BERT/ALBERT
+    `_truncate_seq_pair`: drop the last token of the longer sequence, of B on a tie, until it fits
+    (so when both are cut, A keeps the odd token; transformers 5's Rust rule gives it to the
+    originally longer one, to B on a tie). only_first / only_second cut one sequence and fail if it
+    would have to vanish entirely."""
     strategy = _TRUNCATION.get(strategy, strategy)
     if strategy not in ("longest_first", "only_first", "only_second"):
         raise ValueError(f"unknown truncation strategy {strategy!r}; use longest_first, only_first or only_second")
     if budget < 0:
         raise ValueError(f"a truncation budget of {budget} tokens is negative")
-    if budget == 0:                                    # Rust: cut everything, whatever the strategy
+    if budget == 0:                                    # cut everything, whatever the strategy
         return 0, None if n_b is None else 0
     if n_a + (n_b or 0) <= budget:
         return n_a, n_b
@@ -457,14 +472,12 @@ def truncated_lengths(n_a: int, n_b: int | None, budget: int, strategy: str | bo
             raise ValueError("truncation='only_second' needs a text pair")
         return budget, None
     if strategy == "longest_first":
-        swap = n_a > n_b
-        short, long = (n_b, n_a) if swap else (n_a, n_b)
-        long = short if short > budget else max(short, budget - short)
-        if short + long > budget:
-            short = budget // 2
-            long = short + budget % 2
-        keep_a, keep_b = (long, short) if swap else (short, long)
-        return min(n_a, keep_a), min(n_b, keep_b)
+        # The pop loop in closed form: first the longer one down to the shorter, then turns, B first.
+        excess = n_a + n_b - budget
+        cut = min(abs(n_a - n_b), excess)
+        n_a, n_b = (n_a - cut, n_b) if n_a > n_b else (n_a, n_b - cut)
+        excess -= cut
+        return n_a - excess // 2, n_b - (excess + 1) // 2
     to_remove = n_a + n_b - budget
     target = n_a if strategy == "only_first" else n_b
     if target <= to_remove:

@@ -1,5 +1,8 @@
-"""AlbertTokenizer against transformers' AlbertTokenizer (5.x, the reference) on SentencePiece models
-trained here from the shipped corpus plus hard strings. Offline; a few seconds."""
+"""AlbertTokenizer against transformers' AlbertTokenizer (5.x) on SentencePiece models trained here
+from the shipped corpus plus hard strings. transformers 5.x is a SECOND comparison, not the judge:
+the judge is the original ALBERT rule (tests/test_tokenizer_reference.py). Where transformers 5.x
+departs from that rule (HF5_DIFFERS below, pinned by test_tokenizer_reference.py), texts with those
+characters are left out of the comparisons here. Offline; a few seconds."""
 import json
 import random
 import unicodedata
@@ -29,6 +32,11 @@ STRINGS = [
     "   ", "\t\n", "ｆｕｌｌ\u3000ｗｉｄｔｈ", "zero\u200bwidth and\u00a0nbsp\u2028line", "a\u0903b\u20ddc",
     "한국어 text", "emoji 🙂 ok", "ALL CAPS WORDS", "end with space ",
 ]
+# Characters on which transformers 5.x (built from a bare spiece.model) departs from the original rule:
+# capital sigma (no final-sigma rule), marks that are not combining characters (it drops all of
+# category M), \x1c-\x1f (not whitespace to it; deleted instead of splitting words).
+HF5_DIFFERS = "\u03a3\u0903\u20dd\x1c\x1d\x1e\x1f"
+SAME_AS_HF5 = [t for t in STRINGS if not any(c in t for c in HF5_DIFFERS)]
 PAIRS = [("The man worked as a [MASK].", "He drove a car."), ("", "only second"), ("only first", ""),
          ("café ``x''", "2,000, and Привет")]
 
@@ -54,9 +62,8 @@ def hf(spiece_dir):
 
 
 def hf_call(hf, *args, **kwargs):
-    """transformers' output as plain lists. A single pair goes through the batch path: a single call
-    treats text_pair="" as no pair at all ([CLS] A [SEP]) while a batch treats it as an empty pair
-    ([CLS] A [SEP] [SEP]); we always do the latter (see test_pairs_and_batches_match_transformers)."""
+    """transformers' output as plain lists. A single pair goes through the batch path (the same ids,
+    except that a single call treats text_pair="" as no pair, as we do, and a batch as an empty pair)."""
     single_pair = len(args) == 2 and isinstance(args[0], str)
     if single_pair:
         args = ([args[0]], [args[1]])
@@ -76,7 +83,7 @@ def test_special_ids_and_vocab(tok, hf):
     assert tok.convert_tokens_to_ids(pieces) == hf.convert_tokens_to_ids(pieces)
 
 
-@pytest.mark.parametrize("text", STRINGS)
+@pytest.mark.parametrize("text", SAME_AS_HF5)
 def test_single_text_matches_transformers(tok, hf, text):
     ours, ref = tok(text), hf_call(hf, text)
     assert ours == ref
@@ -86,10 +93,11 @@ def test_single_text_matches_transformers(tok, hf, text):
 
 
 def test_random_strings_match_transformers(tok, hf):
-    """Fuzz over the characters where normalizers usually disagree."""
+    """Fuzz over the characters where normalizers usually disagree (the reference test fuzzes
+    HF5_DIFFERS too)."""
     rng = random.Random(0)
-    alphabet = ["abc", "XYZ", "é", "É", "ñ", "ü", "1", "2,", ",", ".", "'", "`", '"', " ", "  ", "\t", "\n", "Σ",
-                "ς", "İ", "ß", "ﬁ", "①", "我", "Э", "\u0301", "\u200b", "\x1c", "\x85", "[MASK]", "<unk>", "[SEP]"]
+    alphabet = ["abc", "XYZ", "é", "É", "ñ", "ü", "1", "2,", ",", ".", "'", "`", '"', " ", "  ", "\t", "\n",
+                "ς", "İ", "ß", "ﬁ", "①", "我", "Э", "\u0301", "\u200b", "\x85", "[MASK]", "<unk>", "[SEP]"]
     texts = ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 12))) for _ in range(400)]
     assert tok(texts)["input_ids"] == hf(texts)["input_ids"]
     assert tok.encode_batch(texts) == hf(texts, add_special_tokens=False)["input_ids"]
@@ -107,7 +115,7 @@ def test_flags_round_trip_and_match_transformers(tok, tmp_path, flags):
     reloaded = AlbertTokenizer.from_pretrained(tmp_path)
     assert (reloaded.do_lower_case, reloaded.keep_accents) == (ours.do_lower_case, ours.keep_accents)
     ref = HFTokenizer.from_pretrained(tmp_path)
-    texts = [t for t in STRINGS if "ｆ" not in t]  # see test_known_difference_control_piece_from_normalization
+    texts = [t for t in SAME_AS_HF5 if "ｆ" not in t]  # see test_known_difference_control_piece_from_normalization
     assert reloaded(texts) == hf_call(ref, texts)
 
 
@@ -115,26 +123,25 @@ def test_save_pretrained_round_trip(tok, tmp_path):
     written = tok.save_pretrained(tmp_path / "saved")
     assert sorted(p.name for p in written) == ["special_tokens_map.json", "spiece.model", "tokenizer_config.json"]
     ref = HFTokenizer.from_pretrained(tmp_path / "saved")
-    seconds = [STRINGS[(k * 7) % len(STRINGS)] for k in range(len(STRINGS))]
-    assert tok(STRINGS, seconds) == hf_call(ref, STRINGS, seconds)
+    seconds = [SAME_AS_HF5[(k * 7) % len(SAME_AS_HF5)] or "x" for k in range(len(SAME_AS_HF5))]
+    assert tok(SAME_AS_HF5, seconds) == hf_call(ref, SAME_AS_HF5, seconds)
     assert ref.mask_token == "[MASK]" and ref.cls_token == "[CLS]"
     assert not list((tmp_path / "saved").glob("*.tmp")), "atomic writes leave no temporary files"
 
 
 def test_pairs_and_batches_match_transformers(tok, hf):
     for a, b in PAIRS:
-        # transformers treats a single call's text_pair="" as no pair at all ([CLS] A [SEP]) but "" inside a
-        # batch as an empty pair ([CLS] A [SEP] [SEP]); we always do the latter, so compare with its batch form
-        ref = hf_call(hf, a, b)
-        assert tok(a, b) == ref
+        # an empty second text is no pair ([CLS] A [SEP]), as in transformers' single call
         single = hf(a, b, return_token_type_ids=True)
-        assert single["input_ids"] == ref["input_ids"] if b else single["input_ids"] == hf(a)["input_ids"]
+        assert tok(a, b) == {k: single[k] for k in ("input_ids", "token_type_ids", "attention_mask")}
+        assert tok(a, b) == (tok(a) if b == "" else hf_call(hf, a, b))
         ids, types = tok.build_inputs(tok.encode(a), tok.encode(b))
         assert (ids, types) == (hf_call(hf, a, b)["input_ids"], hf_call(hf, a, b)["token_type_ids"])
     a, b = [p[0] for p in PAIRS], [p[1] for p in PAIRS]
-    assert tok(a, b) == hf_call(hf, a, b)
+    # in a batch too (transformers' batch path would give [CLS] A [SEP] [SEP] for the empty one)
+    assert tok(a, b) == {k: [tok(x, y)[k] for x, y in PAIRS] for k in ("input_ids", "token_type_ids", "attention_mask")}
     assert tok(list(PAIRS)) == tok(a, b)          # list of (text, pair) tuples
-    assert tok(STRINGS) == hf_call(hf, STRINGS)
+    assert tok(SAME_AS_HF5) == hf_call(hf, SAME_AS_HF5)
 
 
 @pytest.mark.parametrize("strategy", ["longest_first", "only_first", "only_second", True])
@@ -144,24 +151,43 @@ def test_truncation_matches_transformers(tok, hf, strategy):
         for b in [None] + texts:
             for max_length in range(2 if b is None else 3, 20):
                 args = (a,) if b is None else (a, b)
-                try:
-                    ref = hf_call(hf, *args, truncation=strategy, max_length=max_length)
+                try:  # an empty second text is no pair (the reference is then the single text)
+                    ref = hf_call(hf, *args[:1 if b == "" else 2], truncation=strategy, max_length=max_length)
                 except Exception:   # transformers' Rust error: the sequence to cut is too short
                     with pytest.raises(ValueError):
                         tok(*args, truncation=strategy, max_length=max_length)
                     continue
-                assert tok(*args, truncation=strategy, max_length=max_length) == ref, (a, b, max_length)
+                ours = tok(*args, truncation=strategy, max_length=max_length)
+                if ours != ref:  # the one known difference: which side keeps the odd token (see below)
+                    assert strategy in ("longest_first", True) and _odd_token_swap(ours, ref), (a, b, max_length)
+                    continue
+                assert ours == ref, (a, b, max_length)
+
+
+def _odd_token_swap(ours, ref) -> bool:
+    """Both sides cut, and A and B lengths are swapped between us (original rule) and transformers 5."""
+    def lengths(out):
+        return out["token_type_ids"].count(0) - 2, out["token_type_ids"].count(1) - 1
+    (oa, ob), (ra, rb) = lengths(ours), lengths(ref)
+    return (oa, ob) == (rb, ra) and oa == ob + 1
 
 
 def test_truncated_lengths_grid_matches_transformers(hf):
     """Every length combination through transformers, one token per word ("▁the" is one piece)."""
+    swaps = 0
     for n_a in range(0, 7):
         for n_b in range(0, 7):
             a, b = " ".join(["the"] * n_a), " ".join(["the"] * n_b)
             for budget in range(0, 13):
                 out = hf_call(hf, a, b, truncation="longest_first", max_length=budget + 3)
                 ref = (out["token_type_ids"].count(0) - 2, out["token_type_ids"].count(1) - 1)
-                assert truncated_lengths(n_a, n_b, budget, "longest_first") == ref, (n_a, n_b, budget)
+                ours = truncated_lengths(n_a, n_b, budget, "longest_first")
+                if ours != ref:
+                    # Known difference: when both are cut to an odd budget, the original rule leaves A the
+                    # odd token, transformers 5 the originally longer one (B on a tie).
+                    assert ours == (ref[1], ref[0]) and ours[0] == ours[1] + 1 and n_b >= n_a, (n_a, n_b, budget)
+                    swaps += 1
+    assert swaps > 0
 
 
 def test_truncate_pair_and_max_length_default(tok, hf):
@@ -187,9 +213,11 @@ def test_padding_and_tensors_match_transformers(tok, hf, padding):
         assert torch.equal(ours[key], ref[key]), key
     single = tok("short", padding="max_length", max_length=6, return_tensors="pt")
     assert single["input_ids"].shape == (1, 6) and single["attention_mask"].tolist() == [[1, 1, 1, 0, 0, 0]]
-    pairs = tok(texts, texts[::-1], padding=padding, truncation=True, max_length=12, return_offsets_mapping=True)
-    assert pairs["input_ids"] == hf_call(hf, texts, texts[::-1], padding=padding, truncation=True,
-                                         max_length=12)["input_ids"]
+    seconds = [t or "x" for t in texts[::-1]]  # no empty second text: transformers' batch makes it a pair
+    # an even budget (13 - 3 special tokens): no odd token whose side the two rules choose differently
+    pairs = tok(texts, seconds, padding=padding, truncation=True, max_length=13, return_offsets_mapping=True)
+    assert pairs["input_ids"] == hf_call(hf, texts, seconds, padding=padding, truncation=True,
+                                         max_length=13)["input_ids"]
     assert all(len(o) == len(i) for o, i in zip(pairs["offset_mapping"], pairs["input_ids"]))
 
 
@@ -217,7 +245,8 @@ def test_offsets_point_at_the_original_text(tok, hf, text):
         assert 0 <= s < e <= len(text), (piece, s, e)
         assert s >= prev[0] and e >= prev[1], "offsets must be monotone"
         prev = (s, e)
-        original = normalize_text(text[s:e]).strip()
+        # a final sigma lowercases to "ς" only in context, so a piece cut out of the text shows "σ"
+        original = normalize_text(text[s:e]).strip().replace("σ", "ς" if _strip(piece).endswith("ς") else "σ")
         if i in tok.all_special_ids and i != tok.unk_token_id:
             assert text[s:e] == piece                         # [MASK] written in the text
         elif i == tok.unk_token_id or _strip(piece) == "":
@@ -230,7 +259,7 @@ def test_offsets_point_at_the_original_text(tok, hf, text):
     assert call["offset_mapping"] == [(0, 0), *offsets, (0, 0)]
     # transformers' offsets agree except where we are deliberately different (see the next tests)
     ref = hf(text, return_offsets_mapping=True)["offset_mapping"]
-    if "``" not in text and "''" not in text:
+    if "``" not in text and "''" not in text and text in SAME_AS_HF5:
         assert call["offset_mapping"] == [tuple(o) for o in ref]
 
 
@@ -283,7 +312,7 @@ def test_known_difference_control_piece_from_normalization(tok, hf):
 
 
 def test_encode_batch_is_the_batched_encode(tok, hf):
-    lines = CORPUS.read_text(encoding="utf-8").splitlines()[:2000] + STRINGS
+    lines = CORPUS.read_text(encoding="utf-8").splitlines()[:2000] + SAME_AS_HF5
     batch = tok.encode_batch(lines)
     assert batch[:50] == [tok.encode(t) for t in lines[:50]]
     assert batch == hf(lines, add_special_tokens=False)["input_ids"]
