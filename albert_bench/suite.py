@@ -294,6 +294,24 @@ def has_checkpoint(job: Job) -> bool:
     return (out / "checkpoint").is_dir() or (out / "checkpoint.old").is_dir()
 
 
+def checkpoint_conflict(job: Job) -> str | None:
+    """Why the checkpoint in the job's folder cannot be resumed by this job (another run's:
+    other seed or recipe, see train.RESUME_KEYS), or None."""
+    from albert_bench.train import RESUME_KEYS
+    out = Path(job.output_dir)
+    folder = out / "checkpoint" if (out / "checkpoint").is_dir() else out / "checkpoint.old"
+    try:
+        saved = json.loads((folder / "trainer_state.json").read_text(encoding="utf-8"))["settings"]
+    except (OSError, ValueError, KeyError):
+        return None   # unreadable: train's own resume check reports it
+    want = {**job.resolved, "seed": job.seed}
+    changed = [f"{k}: {saved.get(k)} there, {want[k]} here" for k in RESUME_KEYS if k in want and saved.get(k) != want[k]]
+    if not changed:
+        return None
+    return (f"{folder} holds another run's checkpoint ({', '.join(changed)}); delete {out} to start this job "
+            "over, or give this grid another --output-root")
+
+
 def find_record(job: Job, known: Sequence[dict]) -> dict | None:
     """The newest finetune record in `known` of this very job, or None."""
     want = job.identity()
@@ -306,8 +324,13 @@ def _records_in(results_dir: str) -> list[dict]:
 
 
 def job_state(job: Job, known: Sequence[dict]) -> str:
-    """"skip" (its record exists), "resume" (a checkpoint without a record) or "new"."""
-    return "skip" if find_record(job, known) else "resume" if has_checkpoint(job) else "new"
+    """"skip" (its record exists), "resume" (its checkpoint, no record), "conflict" (another run's
+    checkpoint in its folder: the job fails, naming the fix) or "new"."""
+    if find_record(job, known):
+        return "skip"
+    if has_checkpoint(job):
+        return "conflict" if checkpoint_conflict(job) else "resume"
+    return "new"
 
 
 def is_main_process() -> bool:
@@ -334,7 +357,8 @@ def run_suite(jobs: Sequence[Job], get_task: Callable, shard: tuple[int, int] | 
         for i, job in enumerate(mine, 1):
             state = job_state(job, known[job.results_dir])
             note = {"skip": f"skip (record {(find_record(job, known[job.results_dir]) or {}).get('path')})",
-                    "resume": f"resume (from {Path(job.output_dir) / 'checkpoint'})", "new": "new"}[state]
+                    "resume": f"resume (from {Path(job.output_dir) / 'checkpoint'})", "new": "new",
+                    "conflict": f"conflict: {checkpoint_conflict(job)}"}[state]
             say(f"# [{i}/{len(mine)}] {job.label}: {note}")
             say(job.command(resume=state == "resume"))
         return summary
@@ -348,7 +372,11 @@ def run_suite(jobs: Sequence[Job], get_task: Callable, shard: tuple[int, int] | 
                 say(f"[{i}/{len(mine)}] {job.label}: skipped, record {record.get('path')}")
                 summary.skipped.append((job, record))
                 continue
-            resume = has_checkpoint(job)
+            resume, conflict = has_checkpoint(job), checkpoint_conflict(job)
+            if conflict:
+                summary.failed.append((job, conflict))
+                say(f"[{i}/{len(mine)}] {job.label}: FAILED: {conflict}")
+                continue
             say(f"[{i}/{len(mine)}] {job.label}: " + ("resuming from " + job.output_dir if resume else "training")
                 + f"\n  {job.command(resume=resume)}")
             try:
@@ -357,8 +385,6 @@ def run_suite(jobs: Sequence[Job], get_task: Callable, shard: tuple[int, int] | 
                 if os.environ.get("ALBERT_BENCH_DEBUG"):
                     traceback.print_exc()
                 error = f"{type(err).__name__}: {err}"
-                if resume and "different run" in str(err):
-                    error += f" (delete {job.output_dir} to start this job over)"
                 summary.failed.append((job, error))
                 say(f"  FAILED: {error}")
                 continue
@@ -366,7 +392,8 @@ def run_suite(jobs: Sequence[Job], get_task: Callable, shard: tuple[int, int] | 
                 _free_memory()
             known[job.results_dir].append(record)
             summary.done.append((job, record))
-            summary.resumed += [job] if resume else []
+            if resume:
+                summary.resumed.append(job)
             say(f"  done: {_headline(record)}")
     finally:
         _leave_process_group(created)
@@ -410,33 +437,37 @@ def _free_memory() -> None:
 
 # ---- the table at the end ----------------------------------------------------------------
 
-def median_table(records_: Sequence[dict]) -> str:
-    """Markdown: per model, the median over seeds of each task's main metric (best checkpoint),
-    one column per task and dev split, with the number of seeds."""
-    import statistics
-    cells: dict[tuple[str, str], list[float]] = {}
-    for r in records_:
-        main = r.get("main_metric")
-        for split, metrics in ((r.get("metrics") or {}).get("best") or {}).items():
-            if isinstance(metrics.get(main), (int, float)):
-                column = r["task"] if split == "dev" else f"{r['task']} {split}"
-                cells.setdefault((r["model"]["source"], f"{column} ({main})"), []).append(metrics[main])
-    if not cells:
-        return "(no scores to show)"
-    models = list(dict.fromkeys(m for m, _ in cells))
-    columns = list(dict.fromkeys(c for _, c in cells))
-    lines = ["| model | " + " | ".join(columns) + " |", "|---" * (len(columns) + 1) + "|"]
-    for m in models:
-        row = [f"{statistics.median(cells[m, c]):.4g} (n={len(cells[m, c])})" if (m, c) in cells else "–"
-               for c in columns]
-        lines.append(f"| {m} | " + " | ".join(row) + " |")
-    return "\n".join(lines)
+def tables_for(tasks: str | Sequence[str], ran: Sequence[str]) -> list[str]:
+    """Which reports tables show a grid: the model card's for `model-card`, GLUE's for `glue`,
+    both for `all`; for a task list, GLUE's when a GLUE task ran and the card's when SQuAD or RACE did."""
+    spec = tasks.lower() if isinstance(tasks, str) else None
+    if spec in ("model-card", "glue"):
+        return [spec]
+    wanted = []
+    if spec == "all" or any(t in ran for t in MODEL_CARD_TASKS if t not in GLUE_TASKS):
+        wanted.append("model-card")
+    if spec == "all" or any(t in ran for t in GLUE_TASKS):
+        wanted.append("glue")
+    return wanted
 
 
 def final_tables(summary: Summary, tasks: str | Sequence[str]) -> str:
-    """The table for what ran and what was skipped (both are the grid's results): the model-card
-    table for `model-card`, the GLUE table for `glue`, else per-task medians."""
-    done = summary.records
-    if not done:
+    """The tables (albert_bench.reports, markdown) of this suite's records: the jobs done now
+    and those skipped because their record was there. Other records in the folder are left out."""
+    from dataclasses import replace
+
+    from albert_bench.reports import glue_table, load_results, model_card_table, render
+    mine = {r["run_id"]: r for r in summary.records if r.get("path")}
+    if not mine:
         return "(no finished jobs: no table)"
-    return median_table(done)
+    makers = {"model-card": model_card_table, "glue": glue_table}
+    blocks = []
+    for results_dir in dict.fromkeys(job.results_dir for job, _ in summary.done + summary.skipped):
+        results = load_results(results_dir)
+        kept = {k: v for k, v in results.records.items() if k in mine}
+        results = replace(results, frame=results.frame[results.frame["run_id"].isin(kept)],
+                          runs=results.runs[results.runs["run_id"].isin(kept)], records=kept, read=len(kept),
+                          skipped=0, warnings=[w for w in results.warnings if any(k in w for k in kept)])
+        ran = sorted({r["task"] for r in results.records.values()})
+        blocks += [render(makers[name](results), "md") for name in tables_for(tasks, ran)]
+    return "\n".join(blocks) or "(no table for these tasks)"

@@ -71,6 +71,9 @@ def test_task_groups_and_job_grid(tmp_path):
                        overrides={"doc_stride": 64, "lr": 1e-5}, max_steps=10)
     assert [j.overrides for j in mixed] == [{"lr": 1e-5}, {"doc_stride": 64, "lr": 1e-5}]
     assert mixed[0].output_dir == "runs/some-org--albert-base-v2/rte/seed1"
+    assert [suite.tables_for(spec, ran) for spec, ran in (("model-card", ["mnli"]), ("glue", ["rte"]), ("all", []),
+                                                          ("rte,race", ["rte", "race"]), ("rte", ["rte"]))] == \
+        [["model-card"], ["glue"], ["model-card", "glue"], ["model-card", "glue"], ["glue"]]
     assert mixed[0].resolved["train_steps"] == 10 and mixed[0].resolved["warmup_steps"] == 2   # 200/800 kept
 
 
@@ -187,9 +190,15 @@ def test_kill_mid_grid_then_rerun_equals_uninterrupted_suite(data, tmp_path):
     third = suite.run_suite(jobs, get_task=get_task, out=lambda *a: None)
     assert len(third.skipped) == 4 and not third.done
     assert len(list((tmp_path / "cut" / "results").glob("*.json"))) == 4
-    # Another recipe is another job: its record is not taken for this one.
+    # Another recipe is another job: its record is not taken for this one, and the finished
+    # run's checkpoint in the same folder is not resumed: the job fails naming the fix.
     other = _plan(data, tmp_path / "cut", overrides={**TINY_RUN["overrides"], "lr": 1e-3})
-    assert [suite.job_state(j, suite._records_in(j.results_dir)) for j in other] == ["resume"] * 4
+    assert [suite.job_state(j, suite._records_in(j.results_dir)) for j in other] == ["conflict"] * 4
+    clash = suite.run_suite(other[:1], get_task=get_task, out=lambda *a: None)
+    assert clash.exit_code == 1 and not clash.done
+    assert "lr: 1e-05 there, 0.001 here" in clash.failed[0][1] and "another --output-root" in clash.failed[0][1]
+    fresh = _plan(data, tmp_path / "other", overrides={**TINY_RUN["overrides"], "lr": 1e-3}, results_dir=tmp_path / "cut" / "results")
+    assert [suite.job_state(j, suite._records_in(j.results_dir)) for j in fresh] == ["new"] * 4
 
 
 def test_failing_job_reported_while_others_finish(data, tmp_path, capsys):
@@ -205,5 +214,37 @@ def test_failing_job_reported_while_others_finish(data, tmp_path, capsys):
     assert "FAILED preset:albert-tiny cola seed 3: DataError: cola train file not found" in out
     written = [json.loads(p.read_text()) for p in (tmp_path / "results").glob("*.json")]
     assert [(r["task"], r["seed"], r["steps"]) for r in written] == [("sst2", 3, 2)]
-    assert "sst2" in out.split("failed")[-1]   # the table of what ran
+    # The reports' GLUE table of what ran: SST-2 filled (percent, one decimal), CoLA missing.
+    table = out.split("1 failed")[-1]
+    assert "GLUE dev" in table and re.search(r"\| albert-tiny \| – \| \d+\.\d \| – \|", table), table
     assert (tmp_path / "runs" / "preset-albert-tiny" / "sst2" / "seed3" / "best").is_dir()
+
+
+def _suite_worker(rank, world, port, data, tmp):
+    import os
+
+    import torch
+    torch.set_num_threads(1)
+    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), RANK=str(rank), WORLD_SIZE=str(world),
+                      LOCAL_RANK=str(rank))
+    lines = []
+    summary = suite.run_suite(_plan(data, tmp, seeds=(1,), tasks="sst2,rte"), get_task=get_task,
+                              out=lines.append, device="cpu")
+    (tmp / f"rank{rank}.json").write_text(json.dumps({"done": len(summary.done), "lines": lines}))
+
+
+def test_under_torchrun_every_job_runs_data_parallel(data, tmp_path):
+    """Two processes (gloo, as torchrun would start them): one process group for the whole
+    suite, each job trained by both, one record per job, rank 0 alone prints."""
+    import socket
+
+    import torch.multiprocessing as mp
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    mp.spawn(_suite_worker, args=(2, port, data, tmp_path), nprocs=2, join=True)
+    written = [json.loads(p.read_text()) for p in (tmp_path / "results").glob("*.json")]
+    assert sorted((r["task"], r["recipe"]["world_size"]) for r in written) == [("rte", 2), ("sst2", 2)]
+    ranks = [json.loads((tmp_path / f"rank{k}.json").read_text()) for k in (0, 1)]
+    assert ranks[0]["done"] == ranks[1]["done"] == 2
+    assert any("2 done" in line for line in ranks[0]["lines"]) and ranks[1]["lines"] == []
