@@ -69,6 +69,7 @@ class Job:
     max_train_examples: int | None = None
     max_eval_examples: int | None = None
     resolved: dict = field(default_factory=dict)    # Recipe fields after overrides / max_steps
+    input_values: dict = field(default_factory=dict)  # the task's input settings (SQuAD doc_stride...) after --set
 
     @property
     def label(self) -> str:
@@ -82,15 +83,17 @@ class Job:
 
     def identity(self) -> dict:
         """What makes two runs the same run, in the shape record_identity reads from a record."""
-        loop = {k: v for k, v in self.overrides.items() if k in runs.LOOP_OPTIONS}
-        inputs = {k: v for k, v in self.overrides.items() if k not in self.resolved and k not in runs.LOOP_OPTIONS}
+        loop = {k: v for k, v in self.overrides.items() if k in runs.LOOP_OPTIONS}   # compared when set
         recipe = {**self.resolved, "name": self.recipe, "version": self.version,
                   "max_train_examples": self.max_train_examples, "max_eval_examples": self.max_eval_examples, **loop}
         return records.to_jsonable({"model": self.model, "tokenizer": self.tokenizer or self.model,
-                                    "task": self.task, "seed": self.seed, "recipe": recipe, "inputs": inputs})
+                                    "task": self.task, "seed": self.seed, "recipe": recipe,
+                                    "inputs": self.input_values})
 
-    def command(self, resume: bool = False) -> str:
-        """The equivalent `albert-bench finetune` line (copy-pasteable in a POSIX shell)."""
+    def command(self, resume: bool = False, options: Mapping | None = None) -> str:
+        """The equivalent `albert-bench finetune` line (copy-pasteable in a POSIX shell); `options`
+        are run_suite's finetune options (micro_batch_size, precision, gradient_checkpointing)."""
+        options = options or {}
         argv = ["albert-bench", "finetune", "--model", self.model, "--task", self.task, "--seed", str(self.seed),
                 "--version", self.version, "--output-dir", self.output_dir, "--results-dir", self.results_dir]
         for flag, value in (("--data-dir", self.data_dir), ("--tokenizer", self.tokenizer),
@@ -102,6 +105,12 @@ class Job:
             argv += ["--recipe", self.recipe]
         for key, value in self.overrides.items():
             argv += ["--set", f"{key}={_set_text(value)}"]
+        if options.get("micro_batch_size"):
+            argv += ["--micro-batch-size", str(options["micro_batch_size"])]
+        if options.get("precision", "auto") != "auto":
+            argv += ["--precision", options["precision"]]
+        if options.get("gradient_checkpointing"):
+            argv.append("--gradient-checkpointing")
         return shlex.join(argv + (["--resume"] if resume else []))
 
 
@@ -143,6 +152,9 @@ def expand_tasks(spec: str | Sequence[str], get_task: Callable, task_names: Sequ
             group = tuple(n for n in task_names if n not in NOT_IN_ALL)
         else:
             group = (get_task(item).name,)   # unknown names raise listing the known ones
+            if group[0] in NOT_IN_ALL:
+                raise ValueError(f"--tasks {item}: {group[0]} is test-only, nothing to fine-tune; the suite's mnli "
+                                 f"jobs give the model: albert-bench predict --task {group[0]} --model RUN/best")
         names += [n for n in group if n not in names]
     if not names:
         raise ValueError(f"--tasks {spec!r} names no task; use model-card, glue, all or task names like rte,mrpc")
@@ -211,13 +223,15 @@ def plan(models: str | Sequence[str], tasks: str | Sequence[str], seeds: str | S
                    if k not in all_inputs or k in getattr(task, "input_settings", ())}
             own.update((task_overrides or {}).get(task.name, {}))
             resolved = runs.resolve_recipe(task, recipe, version, own, max_steps).to_dict()
+            input_values = {k: own.get(k, getattr(task, k)) for k in getattr(task, "input_settings", ())}
             for seed in seeds:
                 jobs.append(Job(
                     model=model, task=task.name, seed=seed, version=version,
                     output_dir=str(Path(output_root) / model_folder_name(model) / task.name / f"seed{seed}"),
                     results_dir=str(results_dir), data_dir=task_data_dir(task, data_root), recipe=recipe,
                     overrides=own, max_steps=max_steps, tokenizer=tokenizer, max_train_examples=max_train_examples,
-                    max_eval_examples=max_eval_examples, resolved=records.to_jsonable(resolved)))
+                    max_eval_examples=max_eval_examples, resolved=records.to_jsonable(resolved),
+                    input_values=records.to_jsonable(input_values)))
     return jobs
 
 
@@ -360,7 +374,7 @@ def run_suite(jobs: Sequence[Job], get_task: Callable, shard: tuple[int, int] | 
                     "resume": f"resume (from {Path(job.output_dir) / 'checkpoint'})", "new": "new",
                     "conflict": f"conflict: {checkpoint_conflict(job)}"}[state]
             say(f"# [{i}/{len(mine)}] {job.label}: {note}")
-            say(job.command(resume=state == "resume"))
+            say(job.command(resume=state == "resume", options=finetune_options))
         return summary
 
     created = _join_process_group(finetune_options.get("device"))
@@ -378,7 +392,7 @@ def run_suite(jobs: Sequence[Job], get_task: Callable, shard: tuple[int, int] | 
                 say(f"[{i}/{len(mine)}] {job.label}: FAILED: {conflict}")
                 continue
             say(f"[{i}/{len(mine)}] {job.label}: " + ("resuming from " + job.output_dir if resume else "training")
-                + f"\n  {job.command(resume=resume)}")
+                + f"\n  {job.command(resume=resume, options=finetune_options)}")
             try:
                 record = finetune(task=get_task(job.task), resume=resume, **job.finetune_kwargs(), **finetune_options)
             except Exception as err:   # one job's failure must not stop the grid

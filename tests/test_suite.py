@@ -60,6 +60,8 @@ def test_task_groups_and_job_grid(tmp_path):
     every = suite.expand_tasks("all", get_task, NAMES)
     assert set(every) == set(NAMES) - {"ax"} and len(every) == len(NAMES) - 1
     assert suite.expand_tasks("RTE, sst-2,rte,squad2", get_task) == ["rte", "sst2", "squad_v2"]
+    with pytest.raises(ValueError, match="ax is test-only"):
+        suite.expand_tasks("mnli,ax", get_task)
     with pytest.raises(ValueError, match="unknown task 'nope'"):
         suite.expand_tasks("rte,nope", get_task)
     with pytest.raises(ValueError, match="unknown recipe field"):
@@ -95,6 +97,29 @@ def test_data_dirs_in_the_official_layout(tmp_path):
     assert squad(tmp_path) == {"squad_v1": f"{tmp_path}/squad", "squad_v2": f"{tmp_path}/squad"}
 
 
+def test_record_identity_includes_input_settings():
+    """A SQuAD record made with --set doc_stride=64 is not the paper-settings job, and is that job."""
+    plain, = suite.plan("albert-base-v2", "squad_v2", "1", get_task=get_task)
+    strided, = suite.plan("albert-base-v2", "squad_v2", "1", get_task=get_task, overrides={"doc_stride": 64})
+    assert plain.input_values["doc_stride"] == 128 and strided.input_values["doc_stride"] == 64
+
+    def record_of(job, **changes):   # the fields runs.finetune writes, as it writes them
+        ident = job.identity()
+        record = {"kind": "finetune", "task": job.task, "seed": job.seed, "model": {"source": job.model},
+                  "tokenizer": job.model, "recipe": {**ident["recipe"], "resumed": True, "world_size": 8},
+                  "inputs": {k: {"value": v, "source": "recipe"} for k, v in ident["inputs"].items()}}
+        record.update(changes)
+        return record
+    assert suite.find_record(plain, [record_of(plain)]) is not None
+    assert suite.find_record(plain, [record_of(strided)]) is None
+    assert suite.find_record(strided, [record_of(strided)]) is not None
+    assert suite.find_record(plain, [record_of(plain, seed=2)]) is None
+    assert suite.find_record(plain, [record_of(plain, kind="evaluate")]) is None
+    other_lr = record_of(plain)
+    other_lr["recipe"]["lr"] = 1e-4
+    assert suite.find_record(plain, [other_lr]) is None
+
+
 def test_shards_cover_every_job_once(monkeypatch):
     jobs = suite.plan("a-v2,b-v1", "glue", "1,2", get_task=get_task)
     assert len(jobs) == 36
@@ -120,7 +145,8 @@ def test_shards_cover_every_job_once(monkeypatch):
 def test_dry_run_lines_parse_as_finetune_commands(data, tmp_path):
     jobs = _plan(data, tmp_path, overrides={**TINY_RUN["overrides"], "lr": 3e-5, "adam_betas": [0.9, 0.98]})
     lines = []
-    summary = suite.run_suite(jobs, get_task=get_task, dry_run=True, out=lines.append)
+    summary = suite.run_suite(jobs, get_task=get_task, dry_run=True, out=lines.append, micro_batch_size=4,
+                              precision="bf16", gradient_checkpointing=True)
     commands = [line for line in lines if line.startswith("albert-bench finetune")]
     assert len(commands) == len(jobs) == 4 and summary.exit_code == 0
     parser = cli.build_parser()
@@ -132,6 +158,7 @@ def test_dry_run_lines_parse_as_finetune_commands(data, tmp_path):
             (job.output_dir, job.results_dir, job.data_dir, job.tokenizer, 6)
         assert cli._parse_overrides(args.set) == job.overrides   # 3e-05 a float, the betas a list
         assert args.max_train_examples == 24 and not args.resume
+        assert (args.micro_batch_size, args.precision, args.gradient_checkpointing) == (4, "bf16", True)
     assert not (tmp_path / "results").exists() and not (tmp_path / "runs").exists()
     for value in ("1", "a b", "x", 2, 0.5, None, [1, 2]):   # text that reads as JSON gets quoted
         assert cli._parse_overrides([f"k={suite._set_text(value)}"]) == {"k": value}
