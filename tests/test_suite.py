@@ -8,7 +8,7 @@ import shlex
 
 import pytest
 
-from albert_bench import cli, suite
+from albert_bench import cli, suite, suite_plan
 from albert_bench.demo_data import write_rte, write_sst2
 from albert_bench.records import read_jsonl
 from albert_bench.tokenizer import train_sentencepiece
@@ -161,7 +161,7 @@ def test_dry_run_lines_parse_as_finetune_commands(data, tmp_path):
         assert (args.micro_batch_size, args.precision, args.gradient_checkpointing) == (4, "bf16", True)
     assert not (tmp_path / "results").exists() and not (tmp_path / "runs").exists()
     for value in ("1", "a b", "x", 2, 0.5, None, [1, 2]):   # text that reads as JSON gets quoted
-        assert cli._parse_overrides([f"k={suite._set_text(value)}"]) == {"k": value}
+        assert cli._parse_overrides([f"k={suite_plan._set_text(value)}"]) == {"k": value}
 
 
 # ---- running -----------------------------------------------------------------------------
