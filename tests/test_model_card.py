@@ -128,3 +128,14 @@ def test_card_for_a_fine_tuned_checkpoint(tmp_path):
     name, evals = model_index_to_eval_results(ModelCard(text).data.to_dict()["model-index"])
     assert [(e.task_name, e.metric_value) for e in evals] == [("mnli", 85.0)]   # not the other run's sst2
     assert "AlbertForSequenceClassification.from_pretrained" in text
+
+
+def test_cli_card(published, tmp_path, capsys):
+    from albert_bench.cli import main
+    model_dir, results = published
+    assert main(["card", "--model", str(model_dir), "--results", str(results)]) == 0
+    written = model_dir / "README.md"                             # default: beside the checkpoint
+    assert capsys.readouterr().out.strip() == str(written)
+    assert "| V2 base | 82.3 |" in written.read_text(encoding="utf-8")
+    assert main(["card", "--model", str(tmp_path / "missing")]) == 2      # one message, no traceback
+    assert "does not exist" in capsys.readouterr().err
