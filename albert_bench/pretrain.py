@@ -86,6 +86,27 @@ class PretrainingObjective(nn.Module):
         return mlm_sum, sop_sum
 
 
+class StepBatches(torch.utils.data.Dataset):
+    """This rank's micro-batches of steps start..steps-1 (item i = step start + i), with the rank's
+    masked-token count: built ahead in DataLoader workers. Step s holds instances s*B .. s*B+B-1
+    of the stream, split by rank, so the batches depend on the seed and the step only."""
+
+    def __init__(self, stream: InstanceStream, batch_size: int, micro: int, start: int, steps: int):
+        self.stream, self.batch_size, self.micro, self.start, self.steps = stream, batch_size, micro, start, steps
+        self.world, self.rank = dist.world_size(), dist.rank()
+
+    def __len__(self) -> int:
+        return self.steps - self.start
+
+    def __getitem__(self, i: int) -> tuple[int, list[dict]]:
+        first = (self.start + i) * self.batch_size          # global index of the step's first instance
+        mine = split_batch(range(first, first + self.batch_size), self.world)[self.rank]
+        instances = [self.stream[k] for k in mine]
+        masked = sum(int((x["labels"] != IGNORE).sum()) for x in instances)
+        parts = split_batch(range(len(instances)), math.ceil(len(instances) / self.micro))
+        return masked, [collate_pretraining([instances[j] for j in rows]) for rows in parts]
+
+
 def resolve_config(config: str | os.PathLike | AlbertConfig, vocab_size: int, overrides: dict | None = None
                    ) -> AlbertConfig:
     """--config: a preset name, a config.json, or a folder holding one; vocab_size from the tokenizer."""
@@ -134,14 +155,15 @@ def pretrain(*, corpus: Sequence[str | os.PathLike], config: str | os.PathLike |
              max_predictions: int | None = None, masked_lm_prob: float = 0.15, max_ngram: int = 3,
              short_seq_prob: float = 0.1, heldout_fraction: float = 0.0, cache_dir: str | os.PathLike | None = None,
              checkpoint_every: int | None = None, config_overrides: dict | None = None,
-             _stop_at_step: int | None = None) -> dict:
+             data_workers: int | None = None, _stop_at_step: int | None = None) -> dict:
     """Pretrain an ALBERT on text files; returns the summary also written to pretrain_summary.json.
 
     warmup: None = 2.5% of steps (the paper's 3,125 of 125k). max_predictions: None = round(0.15 *
     seq_len). heldout_fraction > 0 keeps the corpus' last sentences out of training and reports
     masked-token accuracy on them beside the unigram baseline (summary["heldout"]).
-    checkpoint_every: None = every 10% of steps (at most every 1000). Under torchrun every process
-    calls this the same way; batches are split by rank.
+    checkpoint_every: None = every 10% of steps (at most every 1000). data_workers: processes that
+    build batches ahead (None: 2 on GPU, 0 on CPU). Under torchrun every process calls this the
+    same way; batches are split by rank.
     """
     device = pick_device(device)
     created = dist.init_from_env(device)
@@ -153,7 +175,7 @@ def pretrain(*, corpus: Sequence[str | os.PathLike], config: str | os.PathLike |
                          gradient_checkpointing=gradient_checkpointing, max_predictions=max_predictions,
                          masked_lm_prob=masked_lm_prob, max_ngram=max_ngram, short_seq_prob=short_seq_prob,
                          heldout_fraction=heldout_fraction, cache_dir=cache_dir, checkpoint_every=checkpoint_every,
-                         config_overrides=config_overrides, stop_at=_stop_at_step)
+                         config_overrides=config_overrides, data_workers=data_workers, stop_at=_stop_at_step)
     finally:
         dist.shutdown(created)
 
@@ -161,7 +183,7 @@ def pretrain(*, corpus: Sequence[str | os.PathLike], config: str | os.PathLike |
 def _pretrain(*, corpus, config, out: Path, tokenizer, vocab_size, steps, seq_len, batch_size, lr, optimizer,
               warmup, weight_decay, seed, resume, device, precision, micro_batch_size, gradient_checkpointing,
               max_predictions, masked_lm_prob, max_ngram, short_seq_prob, heldout_fraction, cache_dir,
-              checkpoint_every, config_overrides, stop_at) -> dict:
+              checkpoint_every, config_overrides, data_workers, stop_at) -> dict:
     from tqdm import tqdm
 
     started = time.time()
@@ -230,17 +252,17 @@ def _pretrain(*, corpus, config, out: Path, tokenizer, vocab_size, steps, seq_le
     bar = tqdm(total=steps, initial=state["step"], desc="pretrain", unit="step", file=sys.stderr,
                disable=rank != 0 or not show_progress())
     model.train()
-    while state["step"] < steps:
-        first = state["step"] * batch_size               # global index of the step's first instance
-        mine = split_batch(range(first, first + batch_size), world)[rank]
-        instances = [stream[k] for k in mine]
-        masked = dist.sum_across(float(sum(int((x["labels"] != IGNORE).sum()) for x in instances)), device)
-        micro_batches = split_batch(range(len(instances)), math.ceil(len(instances) / micro))
+    workers = (2 if device.type == "cuda" else 0) if data_workers is None else data_workers
+    # Its own generator: the loader's seed draw must not shift the (restored) dropout RNG stream.
+    loader = torch.utils.data.DataLoader(
+        StepBatches(stream, batch_size, micro, state["step"], steps), batch_size=None, num_workers=workers,
+        pin_memory=device.type == "cuda", prefetch_factor=4 if workers else None, generator=torch.Generator())
+    for masked_here, micro_batches in loader:
+        masked = dist.sum_across(float(masked_here), device)
         mlm_sum = torch.zeros((), device=device)
         sop_sum = torch.zeros((), device=device)
-        for k, rows in enumerate(micro_batches):
-            batch = {key: v.to(device, non_blocking=True)
-                     for key, v in collate_pretraining([instances[i] for i in rows]).items()}
+        for k, batch in enumerate(micro_batches):
+            batch = {key: v.to(device, non_blocking=True) for key, v in batch.items()}
             sync = world == 1 or k == len(micro_batches) - 1  # all-reduce once, on the last micro-batch
             with (contextlib.nullcontext() if sync else ddp.no_sync()):
                 with autocast(device, precision):

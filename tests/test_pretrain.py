@@ -124,7 +124,7 @@ def test_resume_after_kill_equals_uninterrupted(tmp_path):
     assert not (tmp_path / "cut/model.safetensors").exists()
     with pytest.raises(ValueError, match="seq_len: 48 then, 40 now"):
         _run(tmp_path, corpus, "cut", resume=True, seq_len=40)
-    _run(tmp_path, corpus, "cut", resume=True)
+    _run(tmp_path, corpus, "cut", resume=True, data_workers=1)   # batches built in a worker: the same
     full, cut = ([json.loads(line) for line in (tmp_path / name / "log.jsonl").read_text().splitlines()]
                  for name in ("full", "cut"))
     assert [e["step"] for e in cut] == list(range(1, 9))
@@ -134,8 +134,8 @@ def test_resume_after_kill_equals_uninterrupted(tmp_path):
     wa, wb = (load_file(str(tmp_path / name / "model.safetensors")) for name in ("full", "cut"))
     for key in wa:
         torch.testing.assert_close(wa[key], wb[key], atol=1e-6, rtol=1e-5)
-    other = _run(tmp_path, corpus, "other", seed=3)        # not vacuous: another seed differs
-    assert other["loss"] != pytest.approx(full[-1]["loss"], abs=1e-6)
+    other = _run(tmp_path, corpus, "other", seed=3, steps=1)   # not vacuous: another seed differs
+    assert other["loss"] != pytest.approx(full[0]["loss"], abs=1e-3)
 
 
 def test_adamw_option_trains(tmp_path):
