@@ -86,9 +86,10 @@ def aggregate(results: Results, agg: str = "median", checkpoint: str = "best",
     if frame.empty:
         return pd.DataFrame(columns=[*keys, "value", "mean", "std", "n", "lo", "hi"]).set_index(keys)
     if intervals is not None and not intervals.empty:
-        frame = frame.merge(intervals[["run_id", "checkpoint", "split", "metric", "low", "high"]],
+        frame = frame.merge(intervals[["run_id", "checkpoint", "split", "metric", "point", "low", "high"]],
                             on=["run_id", "checkpoint", "split", "metric"], how="left")
-        frame["down"], frame["up"] = frame["score"] - frame["low"], frame["high"] - frame["score"]
+        # half-widths around the bootstrap's own point (the metric recomputed from the predictions)
+        frame["down"], frame["up"] = frame["point"] - frame["low"], frame["high"] - frame["point"]
     grouped = frame.groupby(keys)["score"]
     out = pd.DataFrame({"value": getattr(grouped, agg)(), "mean": grouped.mean(), "std": grouped.std(ddof=1),
                         "n": grouped.size()})

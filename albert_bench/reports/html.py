@@ -1,0 +1,220 @@
+"""One self-contained HTML report: tables, intervals, plots (PNG as base64), the run list and,
+when bias records are present, their probe outputs. No JavaScript, no network; every string
+that comes from data goes through html.escape.
+
+    from albert_bench.reports import load_results
+    from albert_bench.reports.html import write_report
+    write_report(load_results("results"), "reports")        # -> reports/report.html
+"""
+from __future__ import annotations
+
+import base64
+import html
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from albert_bench.io import atomic_write_text
+from albert_bench.reports import plots
+from albert_bench.reports.bootstrap import intervals as bootstrap_intervals
+from albert_bench.reports.frame import Results
+from albert_bench.reports.reference import MODEL_CARD
+from albert_bench.reports.render import to_html
+from albert_bench.reports.tables import (GLUE_TASKS, MISSING, aggregate, fmt, glue_table, leaderboard_table,
+                                         model_card_table, runs_table)
+
+esc = html.escape
+MAX_LIST_ROWS = 50       # bias lists longer than this are cut (the record has them all)
+CAPTIONS = {
+    "scores": "Score per task and model (main metric, median over seeds) with 95% bootstrap intervals.",
+    "params": "Score against parameter count (log axis); ALBERT v1 and v2 as separate lines.",
+    "seeds": "Seed spread: one dot per run, the median as a line.",
+    "curves": "Training loss (running mean) and the dev metric against step, from the step logs.",
+}
+STYLE = """
+body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;margin:2em auto;max-width:1200px;color:#222;
+     padding:0 1em}
+h1{font-size:1.6em}h2{border-bottom:1px solid #ccc;padding-bottom:.2em;margin-top:1.8em}
+table.results{border-collapse:collapse;margin:.8em 0;font-size:.88em}
+table.results th,table.results td{border:1px solid #ddd;padding:.25em .55em;text-align:right;white-space:nowrap}
+table.results thead th{background:#f0f2f5;text-align:center}
+table.results tbody th{text-align:left;background:#fafafa}
+table.results caption{caption-side:top;text-align:left;font-weight:600;padding:.3em 0}
+p.note{font-size:.82em;color:#555;margin:.2em 0;max-width:70em}
+.warn{background:#fff4e5;border-left:4px solid #f0a020;padding:.4em .8em;font-size:.85em}
+figure{margin:1em 0}figure img{max-width:100%;border:1px solid #eee}
+figcaption{font-size:.85em;color:#555}
+.scroll{overflow-x:auto}
+"""
+
+
+def _table(table: pd.DataFrame, footer: str | None = None, fold_after: int | None = None) -> str:
+    """A table; the results footer (said once at the top of the page) left out of its notes; tables
+    longer than fold_after rows folded into <details> (HTML only, no script)."""
+    table = table.copy()
+    table.attrs = {**table.attrs, "notes": [n for n in table.attrs.get("notes", []) if n != footer]}
+    text = f'<div class="scroll">{to_html(table)}</div>'
+    if fold_after is not None and len(table) > fold_after:
+        text = f"<details><summary>{len(table)} rows (click to open)</summary>{text}</details>"
+    return text
+
+
+def _section(title: str, body: str, anchor: str) -> str:
+    return f'<section id="{anchor}"><h2>{esc(title)}</h2>\n{body}\n</section>'
+
+
+def _has_glue(results: Results) -> bool:
+    return bool(set(results.frame["task"]) & set(GLUE_TASKS)) if not results.frame.empty else False
+
+
+def spread_table(results: Results, spans: pd.DataFrame | None, agg: str, checkpoint: str) -> pd.DataFrame:
+    """Both uncertainties, labelled, where a model and task have several runs: the sd over seeds
+    and the mean bootstrap half-width over examples."""
+    stats = aggregate(results, agg, checkpoint, spans)
+    rows = {}
+    for (model, task, split, metric), r in stats[stats["n"] >= 2].iterrows():
+        half = (r["hi"] - r["lo"]) / 2 if not pd.isna(r["lo"]) else None
+        rows[f"{model} · {task} {split} {metric}"] = {
+            f"{agg}": fmt(r["value"]), "runs (n)": str(int(r["n"])), "sd over seeds": fmt(r["std"]),
+            "± over examples (95% bootstrap)": fmt(half) if half is not None else MISSING}
+    out = pd.DataFrame.from_dict(rows, orient="index",
+                                 columns=[agg, "runs (n)", "sd over seeds", "± over examples (95% bootstrap)"])
+    out.index.name = "model · task split metric"
+    out.attrs["title"] = "Seed spread and example sampling"
+    out.attrs["notes"] = ["sd over seeds: how much runs with different seeds differ (run-to-run). ± over examples: "
+                          "half the bootstrap interval of one run's score, averaged over the runs (finite dev set)."]
+    return out
+
+
+def intervals_table(results: Results, spans: pd.DataFrame) -> pd.DataFrame:
+    info = results.runs.set_index("run_id")
+    rows = {}
+    for r in spans.itertuples():
+        rows[f"{r.run_id} · {r.split} · {r.metric}"] = {
+            "model": str(info.loc[r.run_id, "model"]), "task": str(info.loc[r.run_id, "task"]),
+            "score": fmt(r.point), "95% interval": f"[{fmt(r.low)}, {fmt(r.high)}]", "examples": str(r.n)}
+    out = pd.DataFrame.from_dict(rows, orient="index", columns=["model", "task", "score", "95% interval", "examples"])
+    out.index.name = "run · split · metric"
+    out.attrs["title"] = "Bootstrap 95% intervals per run (best checkpoint)"
+    out.attrs["notes"] = ["Examples resampled with replacement; each metric recomputed on every resample "
+                          "(MCC, F1, Pearson/Spearman on the resample; SQuAD EM/F1 per question)."]
+    return out
+
+
+# ---------------------------------------------------------------- bias records, generically
+
+def _is_scalar(x: Any) -> bool:
+    return x is None or isinstance(x, (str, int, float, bool))
+
+
+def _value(x: Any) -> str:
+    if isinstance(x, float):
+        return f"{x:.4g}"
+    return esc(str(x))
+
+
+def render_value(obj: Any, depth: int = 0) -> str:
+    """Any JSON value as escaped HTML: scalar dicts as key/value tables, lists of flat dicts as
+    tables (one column per key), nested objects as headed sub-sections."""
+    if _is_scalar(obj):
+        return f"<p>{_value(obj)}</p>"
+    if isinstance(obj, list):
+        if all(_is_scalar(x) for x in obj):
+            return f"<p>{', '.join(_value(x) for x in obj[:MAX_LIST_ROWS])}</p>"
+        if all(isinstance(x, dict) and all(_is_scalar(v) for v in x.values()) for x in obj):
+            keys = list(dict.fromkeys(k for x in obj for k in x))
+            head = "".join(f"<th>{esc(str(k))}</th>" for k in keys)
+            body = "".join("<tr>" + "".join(f"<td>{_value(x.get(k, ''))}</td>" for k in keys) + "</tr>"
+                           for x in obj[:MAX_LIST_ROWS])
+            more = f'<p class="note">… {len(obj) - MAX_LIST_ROWS} more in the record</p>' if len(obj) > MAX_LIST_ROWS else ""
+            return f'<div class="scroll"><table class="results"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>{more}'
+        return "".join(f"<div>{render_value(x, depth + 1)}</div>" for x in obj[:MAX_LIST_ROWS])
+    if isinstance(obj, dict):
+        flat = {k: v for k, v in obj.items() if _is_scalar(v)}
+        nested = {k: v for k, v in obj.items() if not _is_scalar(v)}
+        parts = []
+        if flat:
+            body = "".join(f"<tr><th>{esc(str(k))}</th><td>{_value(v)}</td></tr>" for k, v in flat.items())
+            parts.append(f'<table class="results"><tbody>{body}</tbody></table>')
+        level = min(6, 3 + depth)
+        for key, value in nested.items():
+            parts.append(f"<h{level}>{esc(str(key))}</h{level}>{render_value(value, depth + 1)}")
+        return "".join(parts)
+    return f"<p>{esc(repr(obj))}</p>"
+
+
+def bias_section(results: Results) -> str:
+    parts = []
+    for record in results.bias_records:
+        title = f"{record.get('label', '?')} — {record['run_id']}"
+        parts.append(f"<h3>{esc(title)}</h3>")
+        parts.append(f'<p class="note">source {esc(str((record.get("model") or {}).get("source")))}, '
+                     f'created {esc(str(record.get("created_at")))}</p>')
+        parts.append(render_value(record.get("bias") or {k: v for k, v in record.items() if k in ("probes",)}))
+        for plot in ((record.get("outputs") or {}).get("plots") or []):
+            path = Path(plot)
+            if path.suffix == ".png" and path.is_file() and path.stat().st_size < 5_000_000:
+                parts.append(_img(path.read_bytes(), path.name))
+    return "\n".join(parts)
+
+
+def _img(png: bytes, caption: str) -> str:
+    data = base64.b64encode(png).decode("ascii")
+    return (f'<figure><img alt="{esc(caption)}" src="data:image/png;base64,{data}">'
+            f"<figcaption>{esc(caption)}</figcaption></figure>")
+
+
+# ---------------------------------------------------------------- the page
+
+def build_report(results: Results, bootstrap: int = 1000, seed: int = 0, agg: str = "median",
+                 checkpoint: str = "best", reference: bool = True, tolerance: float = 1.0) -> str:
+    spans = bootstrap_intervals(results, resamples=bootstrap, seed=seed) if bootstrap else None
+    sections = []
+    foot = results.footer()
+    card = model_card_table(results, agg, checkpoint, intervals=spans, ci="pm" if spans is not None else None)
+    sections.append(_section("Model card table", _table(card, foot), "card"))
+    if reference and any(m in MODEL_CARD for m in card.index):
+        ref = model_card_table(results, agg, checkpoint, reference=True, tolerance=tolerance)
+        ref = ref.loc[[m for m in ref.index if m in MODEL_CARD]]
+        sections.append(_section("Against the published numbers", _table(ref, foot), "reference"))
+    if _has_glue(results):
+        glue = glue_table(results, agg, checkpoint, intervals=spans, ci="pm" if spans is not None else None)
+        sections.append(_section("GLUE dev", _table(glue, foot), "glue"))
+    if not results.frame.empty:
+        by = "glue" if _has_glue(results) else "average"
+        sections.append(_section("Leaderboard", _table(leaderboard_table(results, by=by, agg=agg,
+                                                                         checkpoint=checkpoint), foot), "leaderboard"))
+    figs = plots.figures(results, spans)
+    body = []
+    for name, fig in figs.items():
+        body.append(_img(plots.figure_bytes(fig, "png"), CAPTIONS[name]))
+        plots.plt.close(fig)
+    sections.append(_section("Plots", "\n".join(body), "plots"))
+    spread = spread_table(results, spans, agg, checkpoint)
+    if len(spread):
+        sections.append(_section("Seed spread and example sampling", _table(spread, foot, fold_after=40), "spread"))
+    if spans is not None and len(spans):
+        sections.append(_section("Intervals", _table(intervals_table(results, spans), foot, fold_after=40), "intervals"))
+    sections.append(_section("Runs", _table(runs_table(results), foot, fold_after=40), "runs"))
+    if results.bias_records:
+        sections.append(_section("Bias probes", bias_section(results), "bias"))
+    warnings = ""
+    if results.warnings:
+        items = "".join(f"<li>{esc(w)}</li>" for w in results.warnings)
+        warnings = f'<div class="warn"><b>{len(results.warnings)} warning(s)</b><ul>{items}</ul></div>'
+    created = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    toc = " · ".join(f'<a href="#{a}">{esc(t)}</a>' for t, a in
+                     [("card", "card"), ("GLUE", "glue"), ("leaderboard", "leaderboard"), ("plots", "plots"),
+                      ("runs", "runs")] + ([("bias", "bias")] if results.bias_records else []))
+    return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+            f"<title>albert-bench report</title><style>{STYLE}</style></head><body>\n"
+            f"<h1>albert-bench report</h1>\n<p>{esc(results.footer())}. Built {esc(created)}; every number is read "
+            f"from the run records (no model was run).</p>\n<p>{toc}</p>\n{warnings}\n" + "\n".join(sections)
+            + f'\n<footer><p class="note">{esc(results.footer())}</p></footer>\n</body></html>\n')
+
+
+def write_report(results: Results, out_dir, **options) -> Path:
+    """Build the report (options: see build_report) and write out_dir/report.html atomically."""
+    return atomic_write_text(Path(out_dir) / "report.html", build_report(results, **options))
