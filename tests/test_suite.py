@@ -171,7 +171,7 @@ def _by_job(summary):
 
 
 def _same_records(a: dict, b: dict):
-    """Same metrics (best and last), best step, steps and per-example predictions."""
+    """Same metrics (best and last), best step, steps, per-example predictions and step log."""
     assert a.keys() == b.keys()
     for key in a:
         ra, rb = a[key], b[key]
@@ -181,6 +181,10 @@ def _same_records(a: dict, b: dict):
             pa = read_jsonl(f"{ra['path'].rsplit('/', 1)[0]}/{ra['predictions'][split]}")
             pb = read_jsonl(f"{rb['path'].rsplit('/', 1)[0]}/{rb['predictions'][split]}")
             assert pa == pb and len(pa) == 12, key
+        # The step logs too (loss, lr per step): the resumed run took the same path, not just the same end.
+        la, lb = (read_jsonl(f"{r['path'].rsplit('/', 1)[0]}/{r['log']}") for r in (ra, rb))
+        assert [e["step"] for e in lb] == list(range(1, 7)) and [e["lr"] for e in la] == [e["lr"] for e in lb]
+        assert [e["loss"] for e in lb] == pytest.approx([e["loss"] for e in la], abs=1e-6), key
 
 
 def test_kill_mid_grid_then_rerun_equals_uninterrupted_suite(data, tmp_path):
