@@ -10,7 +10,7 @@
     summary = pretrain(corpus=["corpus.txt"], config="albert-tiny", vocab_size=1000, output_dir="out",
                        steps=300, seq_len=128, batch_size=32, lr=1e-3, heldout_fraction=0.05)
 
-The data (albert_bench/pretrain_data.py) and the optimizer (albert_bench/lamb.py) say what they
+The data (albert_bench/token_cache.py, albert_bench/pretrain_data.py) and the optimizer (albert_bench/lamb.py) say what they
 do and where they follow the original code. The loop reuses the fine-tuning engine's pieces
 (albert_bench/train.py): the linear warmup/decay schedule, global-norm clipping at 1.0, the
 resumable checkpoint format and its checks, the RNG capture, DDP helpers. Its loss is the
@@ -48,11 +48,12 @@ from albert_bench.evaluation import autocast, pick_device, resolve_precision, sh
 from albert_bench.io import atomic_write_json, atomic_write_text
 from albert_bench.lamb import Lamb, lamb_parameter_groups
 from albert_bench.model import AlbertForPreTraining
-from albert_bench.pretrain_data import (IGNORE, InstanceStream, build_token_cache, check_corpus_files,
-                                        collate_pretraining, layout_chunks, read_lines, split_heldout)
+from albert_bench.pretrain_data import (IGNORE, InstanceStream, collate_pretraining, layout_chunks, split_heldout,
+                                        word_start_table)
 from albert_bench.pretrain_eval import (default_max_predictions, heldout_instances, most_frequent_id, score_instances,
                                         token_counts, unigram_accuracy)
 from albert_bench.records import to_jsonable
+from albert_bench.token_cache import build_token_cache, check_corpus_files, read_lines
 from albert_bench.tokenizer import AlbertTokenizer, train_sentencepiece
 from albert_bench.train import (TrainingInterrupted, TrainSettings, _existing, _load_checkpoint, _save_checkpoint,
                                 linear_schedule, make_optimizer, set_seed)
@@ -62,8 +63,8 @@ from albert_bench.train import (TrainingInterrupted, TrainSettings, _existing, _
 PAPER = dict(steps=125_000, batch_size=4096, lr=0.00176, seq_len=512, warmup_share=3125 / 125_000)
 OPTIMIZERS = ("lamb", "adamw")
 # Settings a resumed run must share with the interrupted one (beyond train.RESUME_KEYS).
-PRETRAIN_RESUME_KEYS = ("optimizer", "seq_len", "max_predictions", "masked_lm_prob", "max_ngram", "short_seq_prob",
-                        "heldout_fraction", "corpus_key", "config")
+PRETRAIN_RESUME_KEYS = ("optimizer", "seq_len", "max_predictions", "masked_lm_prob", "max_ngram", "whole_word_mask",
+                        "short_seq_prob", "heldout_fraction", "corpus_key", "config")
 MAX_TOKENIZER_LINES = 2_000_000   # SentencePiece learns from at most this many lines, spread over the corpus
 
 
@@ -153,13 +154,13 @@ def pretrain(*, corpus: Sequence[str | os.PathLike], config: str | os.PathLike |
              seed: int = 12345, resume: bool = False, device: str | None = None, precision: str = "auto",
              micro_batch_size: int | None = None, gradient_checkpointing: bool = False,
              max_predictions: int | None = None, masked_lm_prob: float = 0.15, max_ngram: int = 3,
-             short_seq_prob: float = 0.1, heldout_fraction: float = 0.0, cache_dir: str | os.PathLike | None = None,
+             whole_word_mask: bool = True, short_seq_prob: float = 0.1, heldout_fraction: float = 0.0, cache_dir: str | os.PathLike | None = None,
              checkpoint_every: int | None = None, config_overrides: dict | None = None,
              data_workers: int | None = None, _stop_at_step: int | None = None) -> dict:
     """Pretrain an ALBERT on text files; returns the summary also written to pretrain_summary.json.
 
     warmup: None = 2.5% of steps (the paper's 3,125 of 125k). max_predictions: None = round(0.15 *
-    seq_len). heldout_fraction > 0 keeps the corpus' last sentences out of training and reports
+    seq_len). whole_word_mask: n-grams of whole words (the original's default) or of tokens. heldout_fraction > 0 keeps the corpus' last sentences out of training and reports
     masked-token accuracy on them beside the unigram baseline (summary["heldout"]).
     checkpoint_every: None = every 10% of steps (at most every 1000). data_workers: processes that
     build batches ahead (None: 2 on GPU, 0 on CPU). Under torchrun every process calls this the
@@ -173,7 +174,8 @@ def pretrain(*, corpus: Sequence[str | os.PathLike], config: str | os.PathLike |
                          optimizer=optimizer, warmup=warmup, weight_decay=weight_decay, seed=seed, resume=resume,
                          device=device, precision=precision, micro_batch_size=micro_batch_size,
                          gradient_checkpointing=gradient_checkpointing, max_predictions=max_predictions,
-                         masked_lm_prob=masked_lm_prob, max_ngram=max_ngram, short_seq_prob=short_seq_prob,
+                         masked_lm_prob=masked_lm_prob, max_ngram=max_ngram, whole_word_mask=whole_word_mask,
+                         short_seq_prob=short_seq_prob,
                          heldout_fraction=heldout_fraction, cache_dir=cache_dir, checkpoint_every=checkpoint_every,
                          config_overrides=config_overrides, data_workers=data_workers, stop_at=_stop_at_step)
     finally:
@@ -182,7 +184,7 @@ def pretrain(*, corpus: Sequence[str | os.PathLike], config: str | os.PathLike |
 
 def _pretrain(*, corpus, config, out: Path, tokenizer, vocab_size, steps, seq_len, batch_size, lr, optimizer,
               warmup, weight_decay, seed, resume, device, precision, micro_batch_size, gradient_checkpointing,
-              max_predictions, masked_lm_prob, max_ngram, short_seq_prob, heldout_fraction, cache_dir,
+              max_predictions, masked_lm_prob, max_ngram, whole_word_mask, short_seq_prob, heldout_fraction, cache_dir,
               checkpoint_every, config_overrides, data_workers, stop_at) -> dict:
     from tqdm import tqdm
 
@@ -219,7 +221,9 @@ def _pretrain(*, corpus, config, out: Path, tokenizer, vocab_size, steps, seq_le
         data = build_token_cache(paths, tok, cache)
     train_docs, heldout_docs = split_heldout(data, heldout_fraction)
     chunks = layout_chunks(data, train_docs, seq_len - 3, seed, short_seq_prob)
-    stream = InstanceStream(data, chunks, seed, seq_len, tok.vocab_size, max_predictions, masked_lm_prob, max_ngram)
+    word_starts = word_start_table(tok) if whole_word_mask else None     # None: n-grams of tokens
+    stream = InstanceStream(data, chunks, seed, seq_len, tok.vocab_size, max_predictions, masked_lm_prob, max_ngram,
+                            word_starts)
 
     set_seed(seed)                                       # the same initial weights on every rank
     model = AlbertForPreTraining(cfg).to(device)
@@ -237,7 +241,7 @@ def _pretrain(*, corpus, config, out: Path, tokenizer, vocab_size, steps, seq_le
     settings = {"lr": lr, "batch_size": batch_size, "train_steps": steps, "warmup_steps": warmup, "seed": seed,
                 "weight_decay": weight_decay, "adam_eps": 1e-6, "optimizer": optimizer, "seq_len": seq_len,
                 "max_predictions": max_predictions, "masked_lm_prob": masked_lm_prob, "max_ngram": max_ngram,
-                "short_seq_prob": short_seq_prob, "heldout_fraction": heldout_fraction,
+                "whole_word_mask": whole_word_mask, "short_seq_prob": short_seq_prob, "heldout_fraction": heldout_fraction,
                 "corpus_key": data.directory.name, "config": cfg.to_dict()}
     state = {"step": 0, "log": [], "settings": settings, "num_features": len(chunks)}
     if resume:
@@ -314,7 +318,7 @@ def _pretrain(*, corpus, config, out: Path, tokenizer, vocab_size, steps, seq_le
             "wall_time_s": time.time() - started}
         if len(heldout_docs):
             summary["heldout"] = _heldout_scores(model, data, train_docs, heldout_docs, seed, seq_len, tok.vocab_size,
-                                                 max_predictions, device, precision)
+                                                 max_predictions, word_starts, device, precision)
         atomic_write_json(out / "pretrain_summary.json", to_jsonable(summary))
     dist.barrier()
     return summary if summary is not None else {"output_dir": str(out), "steps": state["step"]}
@@ -334,12 +338,12 @@ def _check_resume(out: Path, settings: dict) -> None:
                          "corpus, tokenizer and settings, or a new --output-dir")
 
 
-def _heldout_scores(model, data, train_docs, heldout_docs, seed, seq_len, vocab_size, max_predictions,
+def _heldout_scores(model, data, train_docs, heldout_docs, seed, seq_len, vocab_size, max_predictions, word_starts,
                     device, precision) -> dict:
     """Masked-token accuracy on the held-out text beside predicting the most frequent training token."""
     train_end = int(data.sentence_offsets[int(train_docs[:, 1].max())])   # training text = tokens before the cut
     top = most_frequent_id(token_counts(data.tokens[:train_end], vocab_size))
-    instances = heldout_instances(data, heldout_docs, seed, seq_len, vocab_size, max_predictions)
+    instances = heldout_instances(data, heldout_docs, seed, seq_len, vocab_size, max_predictions, word_starts)
     scores = score_instances(model, instances, device=device, precision=precision)
     return {**scores, "unigram_baseline_accuracy": unigram_accuracy(instances, top), "most_frequent_token_id": top,
             "documents": int(len(heldout_docs)),

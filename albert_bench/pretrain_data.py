@@ -1,17 +1,12 @@
-"""Pretraining data for ALBERT: a token cache on disk, sentence-order pairs and n-gram masking.
+"""Pretraining instances for ALBERT: sentence-order pairs and n-gram masking, from the token cache.
 
-    from albert_bench.pretrain_data import InstanceStream, build_token_cache, layout_chunks
+    from albert_bench.token_cache import build_token_cache
+    from albert_bench.pretrain_data import InstanceStream, layout_chunks, word_start_table
     corpus = build_token_cache(["wiki.txt"], tokenizer, "cache/")   # flat token array, memory-mapped
     chunks = layout_chunks(corpus, corpus.document_ranges(), max_num_tokens=125, seed=0)
-    stream = InstanceStream(corpus, chunks, seed=0, max_seq_len=128, vocab_size=30000, max_predictions=19)
+    stream = InstanceStream(corpus, chunks, seed=0, max_seq_len=128, vocab_size=30000, max_predictions=19,
+                            word_starts=word_start_table(tokenizer))
     stream[k]      # the k-th training instance of the run: a dict of numpy arrays and the SOP label
-
-Corpus format (the original create_pretraining_data.py): one sentence per line, blank lines
-between documents; here every file also starts a new document. The corpus is tokenized once in
-batches of lines with the tokenizer's C++ batch encoder and written as one flat token array
-(tokens.bin, uint16 or int32) plus sentence and document offsets, in a folder named by a hash
-of the corpus bytes and the tokenizer, so a corpus of hundreds of MB is never held as Python
-objects and a second run reuses the cache.
 
 Instances follow the original ALBERT code, with the deviations marked (*):
 - A document is cut into chunks of whole sentences that fill a target length (max_seq_len - 3;
@@ -25,11 +20,15 @@ Instances follow the original ALBERT code, with the deviations marked (*):
 - The pair is truncated to the budget, longest first, each cut token taken from the front or
   the back of its segment at random (counts drawn as a binomial: the same distribution).
 - Masking: num_to_predict = min(max_predictions, max(1, round(len(tokens) * 0.15))), tokens
-  counting [CLS] and [SEP]. Candidate start positions are visited in random order; each draws
-  n in {1, 2, 3} with p(n) proportional to 1/n (6/11, 3/11, 2/11), shortened to fit the
-  remaining budget, and is skipped if it overlaps an earlier span. [CLS]/[SEP]/padding are
-  never masked. (*) A span never crosses [SEP] (the original's could, since it skipped the
-  special tokens when listing candidates); it is cut at the segment end instead.
+  counting [CLS] and [SEP]; max_predictions defaults to round(0.15 * seq_len) in pretrain.py
+  (the original's flag default was 20 whatever the length). Candidates are whole words
+  (do_whole_word_mask=True, the original default: a piece continues a word unless it starts
+  with "▁", see word_start_table), visited in random order; each draws n in {1, 2, 3} with
+  p(n) proportional to 1/n (6/11, 3/11, 2/11): the paper's "up to a 3-gram of complete words".
+  n shrinks while the n-gram's tokens overflow the budget; a candidate that still overflows or
+  overlaps an earlier span is skipped. [CLS]/[SEP]/padding are never masked. (*) An n-gram
+  never crosses [SEP] (the original's could, since it skipped the special tokens when listing
+  candidates); it is cut at the segment end instead.
 - 80/10/10: as in the original code, the [MASK] / keep / random choice is drawn for EACH TOKEN
   of a span (the `for index in index_set` loop holds the coin flips), not once per span.
   (*) Random replacements are drawn from the non-special ids 5..V-1 (the original drew from
@@ -39,174 +38,17 @@ Instances follow the original ALBERT code, with the deviations marked (*):
 """
 from __future__ import annotations
 
-import hashlib
-import json
-import os
-import shutil
 from dataclasses import dataclass
-from itertools import chain
-from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Sequence
 
 import numpy as np
 import torch
 
-from albert_bench.io import atomic_write_json
+from albert_bench.token_cache import TokenCorpus
 from albert_bench.tokenizer import truncated_lengths
 
-CACHE_VERSION = 1
 CLS_ID, SEP_ID, MASK_ID, FIRST_NORMAL_ID = 2, 3, 4, 5   # ALBERT's id layout (pad 0, unk 1)
 IGNORE = -100                                            # label of positions not predicted
-
-
-@dataclass
-class TokenCorpus:
-    """A tokenized corpus: tokens (N,), sentence_offsets (S+1,) into tokens, document_offsets
-    (D+1,) into sentences. Arrays may be memory-mapped (the cache) or in memory (held-out text)."""
-    tokens: np.ndarray
-    sentence_offsets: np.ndarray
-    document_offsets: np.ndarray
-    directory: Path | None = None
-
-    @property
-    def num_sentences(self) -> int:
-        return len(self.sentence_offsets) - 1
-
-    @property
-    def num_documents(self) -> int:
-        return len(self.document_offsets) - 1
-
-    def document_ranges(self) -> np.ndarray:
-        """(D, 2) sentence ranges [start, end) of the documents."""
-        return np.stack([self.document_offsets[:-1], self.document_offsets[1:]], axis=1)
-
-    @classmethod
-    def from_documents(cls, documents: Sequence[Sequence[Sequence[int]]]) -> "TokenCorpus":
-        """In memory, from documents -> sentences -> token ids (empty ones dropped)."""
-        docs = [[s for s in d if len(s)] for d in documents]
-        docs = [d for d in docs if d]
-        sentences = [s for d in docs for s in d]
-        lengths = np.array([len(s) for s in sentences], dtype=np.int64)
-        tokens = np.fromiter(chain.from_iterable(sentences), dtype=np.int32, count=int(lengths.sum()))
-        return cls(tokens, np.concatenate([[0], np.cumsum(lengths)]),
-                   np.concatenate([[0], np.cumsum([len(d) for d in docs])]).astype(np.int64))
-
-
-# ---- the cache ---------------------------------------------------------------------------
-
-def corpus_key(paths: Sequence[Path], tokenizer) -> str:
-    """Hash of the corpus files' bytes (in order) and the tokenizer (model bytes and flags)."""
-    h = hashlib.sha256(f"v{CACHE_VERSION}".encode())
-    for path in paths:
-        h.update(str(os.path.getsize(path)).encode())
-        with open(path, "rb") as f:
-            for block in iter(lambda: f.read(1 << 20), b""):
-                h.update(block)
-    h.update(tokenizer._model_bytes)
-    h.update(repr((tokenizer.do_lower_case, tokenizer.keep_accents, tokenizer.remove_space)).encode())
-    return h.hexdigest()[:20]
-
-
-def check_corpus_files(paths: Iterable[str | os.PathLike]) -> list[Path]:
-    paths = [Path(p) for p in paths]
-    if not paths:
-        raise ValueError("--corpus: no corpus file given; pass one or more text files "
-                         "(one sentence per line, blank lines between documents)")
-    for path in paths:
-        if not path.is_file():
-            raise FileNotFoundError(f"--corpus: {path} does not exist or is not a file; pass text files "
-                                    "with one sentence per line and blank lines between documents")
-    return paths
-
-
-def read_lines(paths: Sequence[Path]) -> Iterable[tuple[bool, str]]:
-    """(starts_new_document, line) for every non-blank line; blank lines and new files end documents."""
-    for path in paths:
-        new_doc = True
-        with open(path, encoding="utf-8", errors="replace") as f:
-            for line in f:
-                line = line.strip()
-                if not line:
-                    new_doc = True
-                    continue
-                yield new_doc, line
-                new_doc = False
-
-
-def build_token_cache(paths: Sequence[str | os.PathLike], tokenizer, cache_dir: str | os.PathLike,
-                      lines_per_batch: int = 20000, progress: bool = False) -> TokenCorpus:
-    """Tokenize the corpus into cache_dir/<key>/ unless it is there already; return it memory-mapped."""
-    paths = check_corpus_files(paths)
-    folder = Path(cache_dir) / corpus_key(paths, tokenizer)
-    if (folder / "meta.json").is_file():
-        return load_token_cache(folder)
-    tmp = folder.with_name(f".{folder.name}.tmp{os.getpid()}")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    dtype = np.uint16 if tokenizer.vocab_size <= np.iinfo(np.uint16).max + 1 else np.int32
-    sentence_lengths: list[np.ndarray] = []
-    doc_starts: list[int] = []          # sentence index where each document starts
-    num_sentences = 0
-    bar = None
-    if progress:
-        from tqdm import tqdm
-        bar = tqdm(desc="tokenize", unit="line", total=None)
-    with open(tmp / "tokens.bin", "wb") as out:
-        batch: list[tuple[bool, str]] = []
-
-        def flush():
-            nonlocal num_sentences
-            ids = tokenizer.encode_batch([line for _, line in batch])
-            lengths = np.fromiter(map(len, ids), dtype=np.int64, count=len(ids))
-            for (new_doc, _), n in zip(batch, lengths):
-                if new_doc or not doc_starts:
-                    doc_starts.append(-1)           # open a document; its start is its first kept sentence
-                if n and doc_starts[-1] == -1:
-                    doc_starts[-1] = num_sentences
-                num_sentences += bool(n)
-            kept = lengths[lengths > 0]
-            sentence_lengths.append(kept)
-            flat = np.fromiter(chain.from_iterable(ids), dtype=dtype, count=int(kept.sum()))
-            out.write(flat.tobytes())
-            if bar is not None:
-                bar.update(len(batch))
-            batch.clear()
-
-        for item in read_lines(paths):
-            batch.append(item)
-            if len(batch) >= lines_per_batch:
-                flush()
-        if batch:
-            flush()
-    if bar is not None:
-        bar.close()
-    lengths = np.concatenate(sentence_lengths) if sentence_lengths else np.zeros(0, np.int64)
-    starts = [s for s in doc_starts if s != -1]        # documents whose lines all encoded empty vanish
-    if not len(lengths):
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise ValueError(f"--corpus: {', '.join(map(str, paths))} holds no text the tokenizer encodes")
-    np.save(tmp / "sentence_offsets.npy", np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64))
-    np.save(tmp / "document_offsets.npy", np.array(starts + [len(lengths)], dtype=np.int64))
-    atomic_write_json(tmp / "meta.json", {
-        "version": CACHE_VERSION, "dtype": np.dtype(dtype).name, "num_tokens": int(lengths.sum()),
-        "num_sentences": int(len(lengths)), "num_documents": len(starts),
-        "files": [str(p) for p in paths], "tokenizer": str(tokenizer.spiece_path)})
-    if folder.exists():                                 # another process won the race: keep its copy
-        shutil.rmtree(tmp, ignore_errors=True)
-    else:
-        os.replace(tmp, folder)
-    return load_token_cache(folder)
-
-
-def load_token_cache(folder: str | os.PathLike) -> TokenCorpus:
-    folder = Path(folder)
-    meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
-    if meta.get("version") != CACHE_VERSION:
-        raise ValueError(f"{folder} is a token cache of version {meta.get('version')}, not {CACHE_VERSION}; "
-                         "delete the folder and it is rebuilt")
-    tokens = np.memmap(folder / "tokens.bin", dtype=meta["dtype"], mode="r", shape=(meta["num_tokens"],))
-    return TokenCorpus(tokens, np.load(folder / "sentence_offsets.npy"), np.load(folder / "document_offsets.npy"),
-                       folder)
 
 
 def split_heldout(corpus: TokenCorpus, fraction: float) -> tuple[np.ndarray, np.ndarray]:
@@ -271,9 +113,11 @@ def layout_chunks(corpus: TokenCorpus, documents: np.ndarray, max_num_tokens: in
 # ---- one instance --------------------------------------------------------------------------
 
 def make_instance(corpus: TokenCorpus, chunks: Chunks, index: int, rng: np.random.Generator, max_seq_len: int,
-                  vocab_size: int, max_predictions: int, masked_lm_prob: float = 0.15, max_ngram: int = 3) -> dict:
+                  vocab_size: int, max_predictions: int, masked_lm_prob: float = 0.15, max_ngram: int = 3,
+                  word_starts: np.ndarray | None = None) -> dict:
     """input_ids, token_type_ids, labels (IGNORE where not predicted), sentence_order_label and
-    the masked spans [(start, n)] of chunk `index`."""
+    the masked spans [(start, tokens, words)] of chunk `index`. word_starts: word_start_table of
+    the tokenizer (whole-word n-grams, the original's default) or None (n-grams of tokens)."""
     first, end = (int(x) for x in chunks.spans[index])
     bounds = chunks.piece_offsets[first:end + 1]
     start, stop = int(bounds[0]), int(bounds[-1])
@@ -291,7 +135,9 @@ def make_instance(corpus: TokenCorpus, chunks: Chunks, index: int, rng: np.rando
     types = np.concatenate([np.zeros(len(a) + 2, np.int64), np.ones(len(b) + 1, np.int64)])
     special = np.zeros(len(ids), bool)
     special[[0, len(a) + 1, len(ids) - 1]] = True
-    input_ids, labels, spans = mask_ngrams(ids, special, rng, vocab_size, max_predictions, masked_lm_prob, max_ngram)
+    word_start = None if word_starts is None else word_starts[ids]
+    input_ids, labels, spans = mask_ngrams(ids, special, rng, vocab_size, max_predictions, masked_lm_prob, max_ngram,
+                                           word_start)
     return {"input_ids": input_ids, "token_type_ids": types, "labels": labels,
             "sentence_order_label": int(swapped), "spans": spans}
 
@@ -312,32 +158,57 @@ def ngram_probabilities(max_ngram: int = 3) -> np.ndarray:
     return p / p.sum()
 
 
+def word_start_table(tokenizer) -> np.ndarray:
+    """(V,) bool: does piece i begin a word? The original's rule for SentencePiece (_is_start_piece_sp):
+    a piece starting with "▁" or "<", a lone punctuation mark, or a piece with any character that is
+    neither an ASCII letter nor punctuation (digits, other scripts) starts a word; other pieces
+    continue the word before them. Its punctuation set has no apostrophe, and neither has this one."""
+    punctuation = set('!"#$%&()*+,-./:;?@[\\]^_`{|}~')
+    letters = set("abcdefghijklmnopqrstuvwxyz")
+    table = np.zeros(tokenizer.vocab_size, bool)
+    for i in range(tokenizer.vocab_size):
+        piece = tokenizer.sp.id_to_piece(i)
+        table[i] = (piece.startswith(("▁", "<")) or piece in punctuation
+                    or not all(c.lower() in letters or c in punctuation for c in piece))
+    return table
+
+
 def mask_ngrams(ids: np.ndarray, special: np.ndarray, rng: np.random.Generator, vocab_size: int,
-                max_predictions: int, masked_lm_prob: float = 0.15, max_ngram: int = 3):
-    """ALBERT's n-gram masking of one sequence (see the module docstring).
+                max_predictions: int, masked_lm_prob: float = 0.15, max_ngram: int = 3,
+                word_start: np.ndarray | None = None):
+    """ALBERT's n-gram masking of one sequence (see the module docstring): n-grams of whole words
+    (word_start[i]: token i begins a word; None: every token is a word).
     Returns (input_ids, labels, spans): labels hold the original id at predicted positions and
-    IGNORE elsewhere; spans are (start, length) in the order they were chosen."""
+    IGNORE elsewhere; spans are (start, tokens, words) in the order they were chosen."""
     n_tokens = len(ids)
     num_to_predict = min(max_predictions, max(1, int(round(n_tokens * masked_lm_prob))))
-    candidates = np.flatnonzero(~special)
-    # run[j]: how many consecutive non-special tokens start at candidates[j] (spans stop at [SEP]).
-    stops = np.append(np.flatnonzero(special), n_tokens)                  # next special (or the end)
-    run = stops[np.searchsorted(stops, np.arange(n_tokens))] - np.arange(n_tokens)
-    order = rng.permutation(len(candidates))
-    drawn = rng.choice(np.arange(1, max_ngram + 1), size=len(candidates), p=ngram_probabilities(max_ngram))
+    if word_start is None:
+        begins = ~special
+    else:                                                                 # a segment's first token starts a word
+        begins = ~special & (word_start | np.concatenate([[True], special[:-1]]))
+    word_begin = np.flatnonzero(begins)                                   # (W,) first token of each word
+    edges = np.append(np.flatnonzero(begins | special), n_tokens)
+    word_end = edges[np.searchsorted(edges, word_begin, side="right")]    # (W,) one past its last token
+    # Words left in the segment from word j on: n-grams never cross [SEP].
+    segment = np.searchsorted(np.flatnonzero(special), word_begin, side="right")
+    words_left = np.searchsorted(segment, segment, side="right") - np.arange(len(word_begin))
+    order = rng.permutation(len(word_begin))
+    drawn = rng.choice(np.arange(1, max_ngram + 1), size=len(word_begin), p=ngram_probabilities(max_ngram))
     covered = np.zeros(n_tokens, bool)
-    spans: list[tuple[int, int]] = []
+    spans: list[tuple[int, int, int]] = []
     count = 0
     for j in order:
         if count >= num_to_predict:
             break
-        begin = int(candidates[j])
-        n = min(int(drawn[j]), int(run[begin]), num_to_predict - count)  # shorter n-grams when over budget
-        if covered[begin:begin + n].any():
-            continue
-        covered[begin:begin + n] = True
-        spans.append((begin, n))
-        count += n
+        begin, n = int(word_begin[j]), min(int(drawn[j]), int(words_left[j]))
+        while n > 1 and word_end[j + n - 1] - begin > num_to_predict - count:
+            n -= 1                                        # shorter n-grams when over budget, as the original
+        end = int(word_end[j + n - 1])
+        if end - begin > num_to_predict - count or covered[begin:end].any():
+            continue                                      # a word too long for the budget, or overlap
+        covered[begin:end] = True
+        spans.append((begin, end - begin, n))
+        count += end - begin
     positions = np.flatnonzero(covered)
     labels = np.full(n_tokens, IGNORE, np.int64)
     labels[positions] = ids[positions]
@@ -356,12 +227,13 @@ class InstanceStream:
     segment cut, the swap and the masks (dynamic masking) from (seed, e, chunk)."""
 
     def __init__(self, corpus: TokenCorpus, chunks: Chunks, seed: int, max_seq_len: int, vocab_size: int,
-                 max_predictions: int, masked_lm_prob: float = 0.15, max_ngram: int = 3):
+                 max_predictions: int, masked_lm_prob: float = 0.15, max_ngram: int = 3,
+                 word_starts: np.ndarray | None = None):
         if not len(chunks):
             raise ValueError("the corpus yields no training instance (every document is shorter than 2 tokens)")
         self.corpus, self.chunks, self.seed = corpus, chunks, seed
         self.options = dict(max_seq_len=max_seq_len, vocab_size=vocab_size, max_predictions=max_predictions,
-                            masked_lm_prob=masked_lm_prob, max_ngram=max_ngram)
+                            masked_lm_prob=masked_lm_prob, max_ngram=max_ngram, word_starts=word_starts)
         self._order: tuple[int, np.ndarray] | None = None
 
     def order(self, epoch: int) -> np.ndarray:

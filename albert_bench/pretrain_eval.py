@@ -5,8 +5,8 @@
     top = most_frequent_token_id(tokenizer, training_texts)
     base = unigram_baseline_accuracy(tokenizer, heldout_texts, top, seed=0)   # same masked positions
 
-Both mask the texts exactly as pretraining does (n-gram spans, 80/10/10, sentence-order pairs;
-no short sequences) with a generator seeded by `seed`, so model and baseline are scored on the
+Both mask the texts exactly as pretraining does (whole-word n-grams, 80/10/10, sentence-order
+pairs; no short sequences) with a generator seeded by `seed`, so model and baseline are scored on the
 same positions. Accuracy counts every predicted position (also the 10% kept and the 10% random
 ones), as the original run_pretraining.py's masked_lm_accuracy does. Texts are split into
 documents on blank lines; each line is a sentence.
@@ -20,8 +20,9 @@ import numpy as np
 import torch
 
 from albert_bench.evaluation import autocast, show_progress
-from albert_bench.pretrain_data import (FIRST_NORMAL_ID, IGNORE, TokenCorpus, collate_pretraining, layout_chunks,
-                                        make_instance)
+from albert_bench.pretrain_data import (FIRST_NORMAL_ID, IGNORE, collate_pretraining, layout_chunks, make_instance,
+                                        word_start_table)
+from albert_bench.token_cache import TokenCorpus
 
 
 def default_max_predictions(seq_len: int, masked_lm_prob: float = 0.15) -> int:
@@ -48,12 +49,12 @@ def texts_to_corpus(tokenizer, texts: Sequence[str]) -> TokenCorpus:
 
 
 def heldout_instances(corpus: TokenCorpus, documents: np.ndarray, seed: int, seq_len: int, vocab_size: int,
-                      max_predictions: int | None = None) -> list[dict]:
+                      max_predictions: int | None = None, word_starts: np.ndarray | None = None) -> list[dict]:
     """One masked sentence-order instance per chunk of the documents, in corpus order."""
     chunks = layout_chunks(corpus, documents, seq_len - 3, seed, short_seq_prob=0.0)
     max_predictions = max_predictions or default_max_predictions(seq_len)
     return [make_instance(corpus, chunks, i, np.random.default_rng([seed, 4, i]), seq_len, vocab_size,
-                          max_predictions) for i in range(len(chunks))]
+                          max_predictions, word_starts=word_starts) for i in range(len(chunks))]
 
 
 @torch.no_grad()
@@ -118,7 +119,8 @@ def masked_token_accuracy(model, tokenizer, texts: Sequence[str], seed: int = 0,
     """Share of masked positions of `texts` (masked as in pretraining) whose original token is
     the model's top prediction. `model` is an AlbertForPreTraining."""
     corpus = texts_to_corpus(tokenizer, texts)
-    instances = heldout_instances(corpus, corpus.document_ranges(), seed, seq_len, tokenizer.vocab_size)
+    instances = heldout_instances(corpus, corpus.document_ranges(), seed, seq_len, tokenizer.vocab_size,
+                                  word_starts=word_start_table(tokenizer))
     return score_instances(model, instances, batch_size, device)["masked_token_accuracy"]
 
 
@@ -127,5 +129,6 @@ def unigram_baseline_accuracy(tokenizer, texts: Sequence[str], token_id: int, se
     """The same positions as masked_token_accuracy, all predicted as `token_id` (the most frequent
     training token, see most_frequent_token_id)."""
     corpus = texts_to_corpus(tokenizer, texts)
-    instances = heldout_instances(corpus, corpus.document_ranges(), seed, seq_len, tokenizer.vocab_size)
+    instances = heldout_instances(corpus, corpus.document_ranges(), seed, seq_len, tokenizer.vocab_size,
+                                  word_starts=word_start_table(tokenizer))
     return unigram_accuracy(instances, token_id)

@@ -13,6 +13,7 @@ from safetensors.torch import load_file
 from albert_bench.cli import main
 from albert_bench.model import AlbertForPreTraining, AlbertForSequenceClassification
 from albert_bench.pretrain import pretrain
+from albert_bench.pretrain_data import word_start_table
 from albert_bench.pretrain_eval import (heldout_instances, masked_token_accuracy, most_frequent_token_id,
                                         texts_to_corpus, unigram_baseline_accuracy)
 from albert_bench.tokenizer import AlbertTokenizer
@@ -104,7 +105,8 @@ def test_heldout_helpers(trained):
     base = unigram_baseline_accuracy(tok, texts, top, seed=3, seq_len=64)
     data = texts_to_corpus(tok, texts)
     labels = np.concatenate([x["labels"][x["labels"] >= 0]
-                             for x in heldout_instances(data, data.document_ranges(), 3, 64, tok.vocab_size)])
+                             for x in heldout_instances(data, data.document_ranges(), 3, 64, tok.vocab_size,
+                                                        word_starts=word_start_table(tok))])
     assert base == pytest.approx(np.mean(labels == top)) and 0.0 < base < 1.0
 
 

@@ -4,16 +4,17 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from albert_bench.pretrain_data import (CLS_ID, IGNORE, MASK_ID, SEP_ID, InstanceStream, TokenCorpus,
-                                        build_token_cache, layout_chunks, load_token_cache, mask_ngrams,
-                                        ngram_probabilities, split_heldout)
+from albert_bench.pretrain_data import (CLS_ID, IGNORE, MASK_ID, SEP_ID, InstanceStream, layout_chunks, mask_ngrams,
+                                        ngram_probabilities, split_heldout, word_start_table)
+from albert_bench.token_cache import TokenCorpus, build_token_cache, load_token_cache
 from albert_bench.tokenizer import AlbertTokenizer, train_sentencepiece
 
 V = 1000
 
 
 def _masked_sample(n_seq=4000, length=128, seed=0):
-    """Sequences [CLS] A [SEP] B [SEP] of random ids, masked; with their special-position masks."""
+    """Sequences [CLS] A [SEP] B [SEP] of random ids, masked; with their special-position masks.
+    No word table: every token is a word, so n-grams are counted in tokens."""
     rng = np.random.default_rng(seed)
     out = []
     for _ in range(n_seq):
@@ -34,9 +35,9 @@ def test_masking_statistics_match_albert():
     for ids, special, masked, labels, spans in sample:
         assert not (labels[special] != IGNORE).any() and (masked[special] == ids[special]).all()
         assert (labels[labels != IGNORE] == ids[labels != IGNORE]).all()
-        assert sum(n for _, n in spans) == (labels != IGNORE).sum() == 19
-        for start, n in spans:                                   # spans: 1..3 tokens, never across [SEP]
-            assert 1 <= n <= 3 and not special[start:start + n].any()
+        assert sum(n for _, n, _ in spans) == (labels != IGNORE).sum() == 19
+        for start, n, words in spans:                            # spans: 1..3 tokens, never across [SEP]
+            assert 1 <= n <= 3 and n == words and not special[start:start + n].any()
     at = np.concatenate([m[l != IGNORE] for _, _, m, l, _ in sample])
     orig = np.concatenate([i[l != IGNORE] for i, _, _, l, _ in sample])
     as_mask, kept = (at == MASK_ID).mean(), (at == orig).mean()
@@ -55,7 +56,7 @@ def test_ngram_lengths_follow_one_over_n():
     shares = [first[n] / len(sample) for n in (1, 2, 3)]
     assert shares == pytest.approx([6 / 11, 3 / 11, 2 / 11], abs=0.02)
     # All spans: overlaps and the budget shorten some, but the mix stays close to p(n).
-    every = Counter(n for *_, spans in sample for _, n in spans)
+    every = Counter(n for *_, spans in sample for _, n, _ in spans)
     all_shares = np.array([every[n] for n in (1, 2, 3)]) / sum(every.values())
     assert all_shares == pytest.approx([6 / 11, 3 / 11, 2 / 11], abs=0.05)
 
@@ -66,12 +67,46 @@ def test_replacement_is_drawn_per_token_as_the_original():
     sample = _masked_sample(n_seq=3000, seed=2)
     kinds = []
     for ids, _, masked, _, spans in sample:
-        for start, n in spans:
+        for start, n, _ in spans:
             if n == 3:
                 kind = ["mask" if m == MASK_ID else "keep" if m == i else "random"
                         for m, i in zip(masked[start:start + 3], ids[start:start + 3])]
                 kinds.append(len(set(kind)) > 1)
     assert np.mean(kinds) == pytest.approx(0.486, abs=0.04)
+
+
+def test_whole_word_ngrams():
+    """With a word table, an n-gram is 1-3 complete words: a word is masked whole or not at all."""
+    rng = np.random.default_rng(5)
+    words_per_n, total, masked_total = Counter(), 0, 0
+    for _ in range(2000):
+        ids = rng.integers(5, V, 128)
+        ids[[0, 60, 127]] = [CLS_ID, SEP_ID, SEP_ID]
+        special = np.isin(ids, [CLS_ID, SEP_ID])
+        word_start = rng.random(128) < 0.6                 # words of 1.7 tokens on average
+        _, labels, spans = mask_ngrams(ids, special, rng, V, 19, word_start=word_start)
+        starts = ~special & (word_start | np.concatenate([[True], special[:-1]]))
+        for start, n, words in spans:
+            assert starts[start] and 1 <= words <= 3 and not special[start:start + n].any()
+            assert int(starts[start:start + n].sum()) == words          # exactly `words` word starts inside
+            assert start + n == 128 or starts[start + n] or special[start + n]   # ends at a word end
+            words_per_n[words] += 1
+        assert sum(n for _, n, _ in spans) == (labels != IGNORE).sum() <= 19
+        total, masked_total = total + 128, masked_total + (labels != IGNORE).sum()
+    assert masked_total / total == pytest.approx(0.15, abs=0.01)         # whole words fill the budget nearly
+    first = np.array([words_per_n[n] for n in (1, 2, 3)]) / sum(words_per_n.values())
+    assert first[0] > first[1] > first[2] > 0.08
+
+
+def test_word_start_table_follows_the_original_rule(tokenizer):
+    table = word_start_table(tokenizer)
+    for i in range(tokenizer.vocab_size):
+        piece = tokenizer.sp.id_to_piece(i)
+        if piece.startswith("▁") or piece in ("<pad>", "<unk>", ".") or piece.isdigit():
+            assert table[i], piece
+        elif piece.isalpha() and piece.isascii():
+            assert not table[i], piece                     # continues the word before it
+    assert table.any() and not table.all()
 
 
 def _numbered_corpus(n_docs=40, seed=0):
