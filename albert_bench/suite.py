@@ -23,8 +23,10 @@ Without --data-root every task reads its Hugging Face dataset (online).
 Each job writes checkpoints to OUTPUT_ROOT/<model>/<task>/seed<k> and its record to RESULTS_DIR.
 A job is skipped when RESULTS_DIR already holds a finetune record of the same job: same model
 source, tokenizer, task and seed, and the same resolved recipe (every Recipe field after
---set / --max-steps, recipe name, version, example limits, loop options and input settings
-given with --set), compared field by field with what runs.finetune records. A job whose
+--set / --max-steps, recipe name, version, example limits, loop options given with --set, and
+every input setting of the task such as SQuAD's doc_stride), compared field by field with what
+runs.finetune records (suite_plan.record_identity; `resumed`, world size, precision and
+micro-batch are not part of it, nor is the data folder, which records do not hold). A job whose
 output folder holds a resumable checkpoint but no record continues from it (exactly, see
 train.py), so killing the suite at any point and starting it again ends with the same
 records. A failing job is reported and the others still run.
