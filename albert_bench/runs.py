@@ -239,7 +239,7 @@ def finetune(task: Any, model: str, tokenizer: Any = None, data_dir: str | None 
                                      **{s: len(f) for s, (_, f) in evals.items()}},
         output_dir=str(output_dir), checkpoints={"best": str(result.best_dir) if result.best_dir else None,
                                                  "last": str(result.last_dir)},
-        inputs=inputs.describe(input_values, input_sources, max_len))
+        inputs=inputs.describe(input_values, input_sources, max_len), data_dir=str(data_dir) if data_dir else None)
     if _rank() == 0:
         record["path"] = str(records.write_record(record, results_dir))
     return record

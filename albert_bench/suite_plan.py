@@ -59,8 +59,8 @@ class Job:
         recipe = {**self.resolved, "name": self.recipe, "version": self.version,
                   "max_train_examples": self.max_train_examples, "max_eval_examples": self.max_eval_examples, **loop}
         return records.to_jsonable({"model": self.model, "tokenizer": self.tokenizer or self.model,
-                                    "task": self.task, "seed": self.seed, "recipe": recipe,
-                                    "inputs": self.input_values})
+                                    "task": self.task, "seed": self.seed, "data_dir": self.data_dir,
+                                    "recipe": recipe, "inputs": self.input_values})
 
     def command(self, resume: bool = False, options: Mapping | None = None) -> str:
         """The equivalent `albert-bench finetune` line (copy-pasteable in a POSIX shell); `options`
@@ -101,9 +101,11 @@ def record_identity(record: Mapping, like: Mapping) -> dict:
     recipe, inputs = record.get("recipe") or {}, record.get("inputs") or {}
     return records.to_jsonable({
         "model": (record.get("model") or {}).get("source"), "tokenizer": record.get("tokenizer"),
-        "task": record.get("task"), "seed": record.get("seed"),
+        "task": record.get("task"), "seed": record.get("seed"), "data_dir": record.get("data_dir"),
         "recipe": {k: recipe.get(k) for k in like["recipe"]},
-        "inputs": {k: (inputs.get(k) or {}).get("value") for k in like["inputs"]}})
+        # a max_seq_length cut to the model's position table records what was asked as "requested"
+        "inputs": {k: (inputs.get(k) or {}).get("requested", (inputs.get(k) or {}).get("value"))
+                   for k in like["inputs"]}})
 
 
 # ---- the plan ----------------------------------------------------------------------------

@@ -106,6 +106,7 @@ def test_record_identity_includes_input_settings():
     def record_of(job, **changes):   # the fields runs.finetune writes, as it writes them
         ident = job.identity()
         record = {"kind": "finetune", "task": job.task, "seed": job.seed, "model": {"source": job.model},
+                  "data_dir": job.data_dir,
                   "tokenizer": job.model, "recipe": {**ident["recipe"], "resumed": True, "world_size": 8},
                   "inputs": {k: {"value": v, "source": "recipe"} for k, v in ident["inputs"].items()}}
         record.update(changes)
@@ -115,6 +116,10 @@ def test_record_identity_includes_input_settings():
     assert suite.find_record(strided, [record_of(strided)]) is not None
     assert suite.find_record(plain, [record_of(plain, seed=2)]) is None
     assert suite.find_record(plain, [record_of(plain, kind="evaluate")]) is None
+    assert suite.find_record(plain, [record_of(plain, data_dir="other/SQuAD")]) is None   # other data
+    capped = record_of(plain)   # a max_seq_length cut to the model's positions still matches what was asked
+    capped["inputs"]["max_seq_length"] = {"value": 256, "source": "recipe", "requested": 512}
+    assert suite.find_record(plain, [capped]) is not None
     other_lr = record_of(plain)
     other_lr["recipe"]["lr"] = 1e-4
     assert suite.find_record(plain, [other_lr]) is None
