@@ -39,7 +39,7 @@ def test_recomputed_metrics_equal_the_scorers(tmp_path):
     for task, rows in [("cola", cola), ("stsb", stsb), ("race", race), ("squad_v1", v1), ("squad_v2", v2)]:
         write_run(tmp_path, task=task, metrics={"dev": expected[task]}, predictions={"dev": rows})
     results = load_results(tmp_path)
-    ci = intervals(results, resamples=200, seed=0, progress=False)
+    ci = intervals(results, resamples=200, seed=0, progress=False, workers=1)
     assert not results.warnings
     for task, metrics in expected.items():
         for metric, value in metrics.items():
@@ -48,8 +48,21 @@ def test_recomputed_metrics_equal_the_scorers(tmp_path):
             scale = 1.0 if task.startswith("squad") else 100.0
             assert row["point"].iloc[0] == pytest.approx(scale * value, abs=1e-9), (task, metric)
             assert row["low"].iloc[0] <= row["point"].iloc[0] <= row["high"].iloc[0]
-    again = intervals(load_results(tmp_path), resamples=200, seed=0, progress=False)
-    assert again.equals(ci)                       # seeded
+    again = intervals(load_results(tmp_path), resamples=200, seed=0, progress=False, workers=2)
+    assert again.equals(ci)                       # seeded per run: the same in worker processes
+
+
+def test_drawn_indices_and_weights_agree():
+    """Each statistic's two resample paths (from drawn indices, from draw counts) give the same numbers."""
+    rng = np.random.default_rng(3)
+    rows = {"cola": classification_rows(80, 0.7, rng), "stsb": regression_rows(80, 0.5, rng),
+            "race": race_rows(80, 0.5, rng), "squad_v2": squad_rows(80, 0.5, rng, v2=True)}
+    idx = rng.integers(0, 80, size=(7, 80))
+    w = st.weights_from_indices(idx, 80)
+    for task, task_rows in rows.items():
+        for name, stat in st.statistics(task, task_rows).items():
+            if stat.from_indices is not None:
+                np.testing.assert_allclose(stat.from_indices(idx), stat.from_weights(w), err_msg=f"{task} {name}")
 
 
 def test_interval_covers_the_true_value_at_about_95_percent():

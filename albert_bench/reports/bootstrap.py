@@ -12,7 +12,10 @@ runs are read in. Per-example files are read once, only when an interval is aske
 from __future__ import annotations
 
 import json
+import multiprocessing
+import os
 import zlib
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -37,19 +40,36 @@ def read_predictions(path: Path) -> list[dict]:
         return read_jsonl(path)          # raises "<path>:<line> is not valid JSON"
 
 
-def _weights(rng: np.random.Generator, b: int, n: int) -> np.ndarray:
-    """(b, n) draw counts of b resamples of n examples with replacement."""
-    idx = rng.integers(0, n, size=(b, n)) + (np.arange(b) * n)[:, None]
-    return np.bincount(idx.ravel(), minlength=b * n).reshape(b, n).astype(float)
+def draws(rng: np.random.Generator, b: int, n: int) -> np.ndarray:
+    """(b, n) indices of b resamples of n examples with replacement."""
+    return rng.integers(0, n, size=(b, n), dtype=np.int32 if n < 2**31 else np.int64)
+
+
+def resample_all(stats: dict[str, Statistic], resamples: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """Each statistic on `resamples` bootstrap resamples of its examples. Categorical ones draw their
+    category counts directly (a resample's counts are exactly multinomial); the others share the
+    same drawn indices, CHUNK resamples at a time."""
+    out, shared = {}, {}
+    for name, stat in stats.items():
+        if stat.from_counts is not None:
+            p = np.bincount(stat.codes, minlength=stat.k) / stat.n
+            out[name] = stat.from_counts(rng.multinomial(stat.n, p, size=resamples))
+        else:
+            shared[name] = stat
+    if shared:
+        n = next(iter(shared.values())).n
+        parts = {name: [] for name in shared}
+        for start in range(0, resamples, CHUNK):
+            idx, cache = draws(rng, min(CHUNK, resamples - start), n), {}
+            for name, stat in shared.items():
+                parts[name].append(stat.on_resamples(idx, cache))
+        out.update({name: np.concatenate(values) for name, values in parts.items()})
+    return out
 
 
 def resample(stat: Statistic, resamples: int, rng: np.random.Generator) -> np.ndarray:
     """The statistic on `resamples` bootstrap resamples."""
-    if stat.from_counts is not None:     # category counts of a resample are exactly multinomial
-        p = np.bincount(stat.codes, minlength=stat.k) / stat.n
-        return stat.from_counts(rng.multinomial(stat.n, p, size=resamples))
-    out = [stat.from_weights(_weights(rng, min(CHUNK, resamples - i), stat.n)) for i in range(0, resamples, CHUNK)]
-    return np.concatenate(out)
+    return resample_all({"stat": stat}, resamples, rng)["stat"]
 
 
 def interval(values: np.ndarray, level: float = LEVEL) -> tuple[float, float]:
@@ -62,8 +82,8 @@ def interval(values: np.ndarray, level: float = LEVEL) -> tuple[float, float]:
     return float(lo), float(hi)
 
 
-def run_seed(seed: int, run_id: str, split: str, metric: str) -> int:
-    return zlib.crc32(f"{seed}/{run_id}/{split}/{metric}".encode()) & 0x7FFFFFFF
+def run_seed(seed: int, run_id: str, split: str, checkpoint: str) -> int:
+    return zlib.crc32(f"{seed}/{run_id}/{split}/{checkpoint}".encode()) & 0x7FFFFFFF
 
 
 def prediction_path(record: dict, split: str, checkpoint: str) -> Path | None:
@@ -72,36 +92,62 @@ def prediction_path(record: dict, split: str, checkpoint: str) -> Path | None:
     return None if rel is None else Path(record["path"]).parent / rel
 
 
+def _run_intervals(job: tuple) -> tuple[list[dict], list[str]]:
+    """Intervals of one run: job = (run_id, task, [(checkpoint, split, path, metric names)], resamples,
+    seed). Top level, so that worker processes can run it. Returns (rows, warnings)."""
+    run_id, task, items, resamples, seed = job
+    rows, warnings = [], []
+    for checkpoint, split, path, metrics in items:
+        try:
+            stats = statistics(task, read_predictions(path))
+        except (ValueError, OSError, TypeError, KeyError) as err:
+            warnings.append(f"{path}: predictions unusable ({err}); no interval for run {run_id}")
+            continue
+        wanted = {m: stats[m] for m in metrics if m in stats}
+        rng = np.random.default_rng(run_seed(seed, run_id, split, checkpoint))
+        for metric, values in resample_all(wanted, resamples, rng).items():
+            lo, hi = interval(values)
+            rows.append({"run_id": run_id, "checkpoint": checkpoint, "split": split, "metric": metric,
+                         "point": score_of(task, metric, wanted[metric].point()), "low": score_of(task, metric, lo),
+                         "high": score_of(task, metric, hi), "n": wanted[metric].n})
+    return rows, warnings
+
+
+def default_workers() -> int:
+    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1))
+
+
 def intervals(results: Results, resamples: int = 1000, seed: int = 0, checkpoints=("best",),
-              progress: bool = True) -> pd.DataFrame:
+              progress: bool = True, workers: int | None = None) -> pd.DataFrame:
     """One row per (run, checkpoint, split, metric) whose predictions allow it: the metric recomputed
     on all examples (`point`) and its bootstrap interval, in table units (percent). Unreadable
-    prediction files add a warning to `results` and give no row."""
+    prediction files add a warning to `results` and give no row. Runs are spread over `workers`
+    processes (default: the CPUs this process may use); the result does not depend on it."""
     if resamples < 1:
         raise ValueError(f"--bootstrap {resamples}: the number of resamples must be at least 1 (default 1000)")
-    rows = []
-    runs = list(results.runs.itertuples()) if not results.runs.empty else []
-    for run in tqdm(runs, desc="bootstrap", unit="run", disable=not progress or len(runs) < 2):
+    jobs = []
+    for run in (results.runs.itertuples() if not results.runs.empty else []):
         record = results.records[run.run_id]
+        items = []
         for checkpoint in checkpoints:
             for split, metrics in ((record.get("metrics") or {}).get(checkpoint) or {}).items():
                 path = prediction_path(record, split, checkpoint)
-                if path is None or not path.is_file():
-                    continue
-                try:
-                    stats = statistics(run.task, read_predictions(path))
-                except (ValueError, OSError, TypeError, KeyError) as err:
-                    results.warn(f"{path}: predictions unusable ({err}); no interval for run {run.run_id}")
-                    continue
-                for metric in metrics or {}:
-                    if metric not in stats:
-                        continue
-                    rng = np.random.default_rng(run_seed(seed, run.run_id, split, metric))
-                    lo, hi = interval(resample(stats[metric], resamples, rng))
-                    to_score = (lambda v: score_of(run.task, metric, v))
-                    rows.append({"run_id": run.run_id, "checkpoint": checkpoint, "split": split, "metric": metric,
-                                 "point": to_score(stats[metric].point()), "low": to_score(lo), "high": to_score(hi),
-                                 "n": stats[metric].n})
+                if path is not None and path.is_file():
+                    items.append((checkpoint, split, path, list(metrics or {})))
+        if items:
+            jobs.append((run.run_id, run.task, items, resamples, seed))
+    workers = min(workers or default_workers(), len(jobs))
+    bar = dict(desc="bootstrap", unit="run", total=len(jobs), disable=not progress or len(jobs) < 2)
+    if workers > 1:
+        context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else None)
+        with ProcessPoolExecutor(workers, mp_context=context) as pool:
+            done = list(tqdm(pool.map(_run_intervals, jobs, chunksize=4), **bar))
+    else:
+        done = [_run_intervals(job) for job in tqdm(jobs, **bar)]
+    rows = [row for run_rows, _ in done for row in run_rows]
+    for _, warnings in done:
+        for text in warnings:
+            results.warn(text)
     return pd.DataFrame(rows, columns=INTERVAL_COLUMNS)
 
 
@@ -155,8 +201,8 @@ def compare(results: Results | str | Path, run_a: str, run_b: str, metric: str |
     rng = np.random.default_rng(run_seed(seed, a["run_id"] + b["run_id"], split, metric))
     diffs = []
     for i in range(0, resamples, CHUNK):
-        w = _weights(rng, min(CHUNK, resamples - i), sa.n)      # the same resamples for both runs
-        diffs.append(sb.from_weights(w) - sa.from_weights(w))
+        idx, cache = draws(rng, min(CHUNK, resamples - i), sa.n), {}     # the same resamples for both runs
+        diffs.append(sb.on_resamples(idx, cache) - sa.on_resamples(idx, cache))
     diffs = np.concatenate(diffs)
     point_a, point_b = sa.point(), sb.point()
     observed = point_b - point_a

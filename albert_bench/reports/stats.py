@@ -12,26 +12,50 @@ those draw counts directly (milliseconds for 1,000 resamples of any n).
 """
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
 
-from albert_bench.squad_metrics import exact_score, f1_score, normalize_answer
+from albert_bench.squad_metrics import normalize_answer
 
 
 @dataclass
 class Statistic:
-    """One metric over n examples. `from_weights(W (B, n)) -> (B,)`; categorical metrics also
-    carry `codes` (n,) in range(k) and `from_counts(counts (B, k)) -> (B,)`."""
+    """One metric over n examples. `from_weights(W (B, n)) -> (B,)`; `from_indices(idx (B, n))`, where
+    given, computes the same from the drawn indices (cheaper than building W); categorical metrics
+    also carry `codes` (n,) in range(k) and `from_counts(counts (B, k)) -> (B,)`."""
     from_weights: Callable[[np.ndarray], np.ndarray]
     n: int
     codes: np.ndarray | None = None
     k: int = 0
     from_counts: Callable[[np.ndarray], np.ndarray] | None = None
+    from_indices: Callable[[np.ndarray], np.ndarray] | None = None
 
     def point(self) -> float:
         return float(self.from_weights(np.ones((1, self.n)))[0])
+
+    def on_resamples(self, idx: np.ndarray, cache: dict) -> np.ndarray:
+        """The statistic on the resamples `idx` (B, n); `cache` shares W between statistics."""
+        if self.from_indices is not None:
+            return self.from_indices(idx)
+        if "weights" not in cache:
+            cache["weights"] = weights_from_indices(idx, self.n)
+        return self.from_weights(cache["weights"])
+
+
+def weights_from_indices(idx: np.ndarray, n: int) -> np.ndarray:
+    """(B, n) draw counts from (B, n) drawn indices."""
+    b = idx.shape[0]
+    flat = (idx + (np.arange(b, dtype=np.int64) * n)[:, None]).ravel()
+    return np.bincount(flat, minlength=b * n).reshape(b, n).astype(float)
+
+
+def _counts_from_indices(codes: np.ndarray, k: int, idx: np.ndarray) -> np.ndarray:
+    drawn = codes[idx]                                                  # (B, n) categories
+    b = idx.shape[0]
+    return np.bincount((drawn + (np.arange(b) * k)[:, None]).ravel(), minlength=b * k).reshape(b, k)
 
 
 def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
@@ -43,7 +67,7 @@ def categorical(codes: np.ndarray, k: int, from_counts: Callable[[np.ndarray], n
     codes = np.asarray(codes, dtype=np.int64)
     onehot = np.eye(k)[codes]                                           # (n, k)
     return Statistic(from_weights=lambda w: from_counts(w @ onehot), n=len(codes), codes=codes, k=k,
-                     from_counts=from_counts)
+                     from_counts=from_counts, from_indices=lambda idx: from_counts(_counts_from_indices(codes, k, idx)))
 
 
 def accuracy(correct: np.ndarray) -> Statistic:
@@ -78,7 +102,12 @@ def mean(values: np.ndarray, member: np.ndarray | None = None) -> Statistic:
     """Mean of per-example values (SQuAD F1 per question), optionally over a subset."""
     values = np.asarray(values, dtype=float)
     member = np.ones(len(values)) if member is None else np.asarray(member, dtype=float)
-    return Statistic(from_weights=lambda w: _ratio(w @ (values * member), w @ member), n=len(values))
+    kept, everyone = values * member, bool(member.all())
+
+    def from_indices(idx: np.ndarray) -> np.ndarray:
+        total = kept[idx].sum(axis=1)
+        return total / idx.shape[1] if everyone else _ratio(total, member[idx].sum(axis=1))
+    return Statistic(from_weights=lambda w: _ratio(w @ kept, w @ member), n=len(values), from_indices=from_indices)
 
 
 def _weighted_corr(w: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -92,10 +121,20 @@ def _weighted_corr(w: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         return np.where(den > 1e-12 * np.maximum(1.0, sxx + syy), sxy / den, np.nan)
 
 
+def _row_corr(xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
+    """Pearson r of each row pair of xs, ys (B, n); NaN where a side is constant."""
+    dx, dy = xs - xs.mean(axis=1, keepdims=True), ys - ys.mean(axis=1, keepdims=True)
+    sxy, sxx, syy = (dx * dy).sum(axis=1), (dx * dx).sum(axis=1), (dy * dy).sum(axis=1)
+    den = np.sqrt(sxx * syy)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(den > 1e-12 * np.maximum(1.0, sxx + syy), sxy / den, np.nan)
+
+
 def pearson(pred: np.ndarray, gold: np.ndarray) -> Statistic:
     x, y = np.asarray(pred, dtype=float), np.asarray(gold, dtype=float)
     x, y = x - x.mean(), y - y.mean()                                   # centred: no cancellation
-    return Statistic(from_weights=lambda w: _weighted_corr(w, x, y), n=len(x))
+    return Statistic(from_weights=lambda w: _weighted_corr(w, x, y), n=len(x),
+                     from_indices=lambda idx: _row_corr(x[idx], y[idx]))
 
 
 def _rank_maker(values: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
@@ -103,36 +142,68 @@ def _rank_maker(values: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
     ties (equal values, and every repeat of a drawn example) share their average rank."""
     order = np.argsort(values, kind="stable")
     sorted_values = values[order]
-    starts = np.flatnonzero(np.r_[True, sorted_values[1:] != sorted_values[:-1]])
-    group_sorted = np.cumsum(np.r_[True, sorted_values[1:] != sorted_values[:-1]]) - 1
+    new_value = np.r_[True, sorted_values[1:] != sorted_values[:-1]]
+    starts = np.flatnonzero(new_value)
     group_of = np.empty(len(values), dtype=np.int64)
-    group_of[order] = group_sorted
+    group_of[order] = np.cumsum(new_value) - 1
+    ties = len(starts) < len(values)
 
     def ranks(w: np.ndarray) -> np.ndarray:
-        counts = np.add.reduceat(w[:, order], starts, axis=1)           # (B, groups) draws per tied value
-        midrank = np.cumsum(counts, axis=1) - counts + (counts + 1) / 2
+        counts = w[:, order]                                            # draws per example, in value order
+        if ties:
+            counts = np.add.reduceat(counts, starts, axis=1)            # draws per distinct value
+        midrank = np.cumsum(counts, axis=1)
+        midrank -= (counts - 1) * 0.5                                    # last rank of the group -> its mean
         return midrank[:, group_of]                                     # (B, n)
     return ranks
 
 
 def spearman(pred: np.ndarray, gold: np.ndarray) -> Statistic:
     rank_x, rank_y = _rank_maker(np.asarray(pred, dtype=float)), _rank_maker(np.asarray(gold, dtype=float))
-    return Statistic(from_weights=lambda w: _weighted_corr(w, rank_x(w), rank_y(w)), n=len(pred))
+    n = len(pred)
+
+    def from_weights(w: np.ndarray) -> np.ndarray:
+        # Midranks of n drawn values always average (n + 1) / 2, so only three weighted sums are needed.
+        rx, ry = rank_x(w), rank_y(w)
+        wrx = w * rx
+        centre = n * ((n + 1) / 2) ** 2
+        sxy, sxx, syy = (wrx * ry).sum(axis=1) - centre, (wrx * rx).sum(axis=1) - centre, (w * ry * ry).sum(axis=1) - centre
+        den = np.sqrt(sxx * syy)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(den > 1e-9 * centre, sxy / den, np.nan)
+    return Statistic(from_weights=from_weights, n=n)
 
 
 # ---------------------------------------------------------------- from prediction rows
 
+def _token_f1(gold: list[str], pred: list[str], empty_match: bool) -> float:
+    """squad_metrics.f1_score on already-normalized tokens (each answer is normalized once here)."""
+    if not gold or not pred:
+        return float(empty_match and gold == pred)
+    same = sum((Counter(gold) & Counter(pred)).values())
+    if same == 0:
+        return 0.0
+    precision, recall = same / len(pred), same / len(gold)
+    return 2 * precision * recall / (precision + recall)
+
+
 def squad_scores(rows: list[dict], v2: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per question: EM and F1 (x100, max over all gold answers, the official rules) and
-    whether it is answerable. v2: golds that normalize to empty are dropped, none left = ""."""
+    """Per question: EM and F1 (x100, max over all gold answers, the official rules of
+    squad_metrics) and whether it is answerable. v2: golds that normalize to empty are dropped,
+    none left means the answer is ""; an empty side scores F1 1 only if both are empty."""
     em, f1, has = np.zeros(len(rows)), np.zeros(len(rows)), np.zeros(len(rows), dtype=bool)
     for i, row in enumerate(rows):
-        golds = [g for g in (row.get("label") or []) if normalize_answer(g)] if v2 else list(row.get("label") or [])
+        golds = [normalize_answer(g) for g in (row.get("label") or [])]
+        if v2:
+            golds = [g for g in golds if g]
         has[i] = bool(golds)
+        pred = normalize_answer(row.get("prediction") or "")
         golds = golds or [""]
-        pred = row.get("prediction") or ""
-        em[i] = 100.0 * max(exact_score(g, pred) for g in golds)
-        f1[i] = 100.0 * max(f1_score(g, pred, empty_match=v2) for g in golds)
+        if pred in golds:                      # exact match: F1 is 1 too (both empty only where v2 allows it)
+            em[i], f1[i] = 100.0, 100.0 if (pred or v2) else 0.0
+            continue
+        pred_tokens = pred.split()
+        f1[i] = 100.0 * max(_token_f1(g.split(), pred_tokens, v2) for g in golds)
     return em, f1, has
 
 
@@ -176,6 +247,6 @@ def statistics(task: str, rows: list[dict]) -> dict[str, Statistic]:
 
 
 def _scaled(stat: Statistic, factor: float = 100.0) -> Statistic:
-    counts = stat.from_counts
+    counts, indices = stat.from_counts, stat.from_indices
     return Statistic(from_weights=lambda w: factor * stat.from_weights(w), n=stat.n, codes=stat.codes, k=stat.k,
-                     from_counts=lambda c: factor * counts(c))
+                     from_counts=lambda c: factor * counts(c), from_indices=lambda idx: factor * indices(idx))
