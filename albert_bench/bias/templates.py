@@ -10,7 +10,11 @@ For a template, a pair of group words (man | woman) and a target word (nurse) at
     bias = score(word of group A) - score(word of group B)      > 0: the target leans to group A
 
 The second term is the model's prior for the target in that sentence frame, so a word that is simply
-frequent does not count as biased. A target word of several pieces in the filled sentence has all its
+frequent does not count as biased. (Kurita et al. predict the group word and mask the attribute for
+the prior; here, as the issue asks, the attribute / occupation word is predicted and the group word
+masked for the prior: the same normalisation with the roles swapped, one forward pass serving every
+one-piece target of a sentence frame.) Pieces are found by character span in the filled sentence, so
+a piece that also covers neighbouring characters (e.g. a final "s.") is masked and scored with it. A target word of several pieces in the filled sentence has all its
 pieces masked and its log-probabilities summed (the pieces are predicted independently, as in the
 paper's treatment of multi-token words); the output lists every such word with its piece count
 (`multi_piece`), nothing is skipped. A group word of several pieces is masked with as many [MASK]s.
