@@ -201,6 +201,17 @@ def test_crows_pairs_batched_equals_one_at_a_time(loaded, tmp_path):
     assert overall["stereo_pairs"] + overall["antistereo_pairs"] == 4     # the neutral pair is in neither
 
 
+def test_crows_pairs_scores_equal_transformers_model(checkpoint, loaded, tmp_path):
+    """metric.py's loop on transformers' AlbertForMaskedLM (the model the paper scored) gives our numbers."""
+    transformers = pytest.importorskip("transformers")
+    model, tok = loaded
+    reference = transformers.AlbertForMaskedLM.from_pretrained(checkpoint).eval()
+    pairs = read_crows_pairs(write(tmp_path / "crows.csv", CSV_HEADER + "".join(CSV_ROWS))).pairs
+    ours = [s for pair in score_pairs(model, tok, pairs, batch_size=8) for s in pair]
+    theirs = [s for p in pairs for s in score_pair_direct(reference, tok, p)]
+    assert ours == pytest.approx(theirs, abs=2e-3)
+
+
 def test_shared_positions_skip_the_differing_tokens(loaded):
     _, tok = loaded
     a = tok("the man worked as a doctor.")["input_ids"]
