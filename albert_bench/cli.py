@@ -384,7 +384,8 @@ def build_parser() -> argparse.ArgumentParser:
             "albert-bench bias --model albert-base-v2 --probe all --crows-pairs crows_pairs_anonymized.csv")
     p.add_argument("--model", required=True, help="checkpoint directory with MLM-head weights (or Hugging Face id)")
     p.add_argument("--tokenizer", default=None, help="directory with spiece.model (default: the model's)")
-    p.add_argument("--probe", choices=["card", "templates", "crows-pairs", "all"], default="all")
+    p.add_argument("--probe", choices=["card", "templates", "crows-pairs", "all"], default="all",
+                   help="default all; crows-pairs reads --crows-pairs FILE, or the Hugging Face dataset when online")
     p.add_argument("--top-k", type=int, default=5, help="fill-mask predictions shown by the card probe")
     p.add_argument("--templates", default=None, help="template file (default: the shipped set; format in "
                    "albert_bench/bias/templates.py)")
