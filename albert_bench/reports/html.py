@@ -41,6 +41,7 @@ table.results{border-collapse:collapse;margin:.8em 0;font-size:.88em}
 table.results th,table.results td{border:1px solid #ddd;padding:.25em .55em;text-align:right;white-space:nowrap}
 table.results thead th{background:#f0f2f5;text-align:center}
 table.results tbody th{text-align:left;background:#fafafa}
+table.results td.text{text-align:left}
 table.results caption{caption-side:top;text-align:left;font-weight:600;padding:.3em 0}
 p.note{font-size:.82em;color:#555;margin:.2em 0;max-width:70em}
 .warn{background:#fff4e5;border-left:4px solid #f0a020;padding:.4em .8em;font-size:.85em}

@@ -10,6 +10,7 @@ import csv
 import html
 import io
 import json
+import re
 
 import pandas as pd
 
@@ -67,6 +68,14 @@ def to_latex(table: pd.DataFrame) -> str:
     return "\n".join(lines + ["% " + n.replace("\n", " ") for n in notes]) + "\n"
 
 
+_NUMBER = re.compile(r"^[-+−]?\d|^–$|^\[")
+
+
+def _td(cell: str) -> str:
+    """Numbers right-aligned (the stylesheet's default), text cells marked to read left-aligned."""
+    return f"<td>{html.escape(cell)}</td>" if _NUMBER.match(cell) else f'<td class="text">{html.escape(cell)}</td>'
+
+
 def to_html(table: pd.DataFrame, full_page: bool = False) -> str:
     """An escaped <table> (every cell and header through html.escape); full_page wraps it."""
     header, body = _rows(table)
@@ -76,7 +85,7 @@ def to_html(table: pd.DataFrame, full_page: bool = False) -> str:
         parts.append(f"<caption>{esc(table.attrs['title'])}</caption>")
     parts.append("<thead><tr>" + "".join(f"<th>{esc(c)}</th>" for c in header) + "</tr></thead><tbody>")
     for row in body:
-        parts.append("<tr>" + f"<th>{esc(row[0])}</th>" + "".join(f"<td>{esc(c)}</td>" for c in row[1:]) + "</tr>")
+        parts.append("<tr>" + f"<th>{esc(row[0])}</th>" + "".join(_td(c) for c in row[1:]) + "</tr>")
     parts.append("</tbody></table>")
     parts += [f'<p class="note">{esc(n)}</p>' for n in table.attrs.get("notes") or []]
     text = "\n".join(parts)

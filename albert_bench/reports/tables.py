@@ -44,6 +44,7 @@ GLUE_COLUMNS = (("CoLA", "cola", ("matthews_correlation",), ("dev",)),
 GLUE_TASKS = ("cola", "sst2", "mrpc", "stsb", "qqp", "mnli", "qnli", "rte", "wnli")
 CARD_RULE = ("Average = mean of SQuAD1.1 (F1+EM)/2, SQuAD2.0 (F1+EM)/2, MNLI, SST-2 and RACE as shown, "
              "rounded half up; missing when any part is missing.")
+CARD_SPLITS = "Splits: SQuAD dev, MNLI dev_matched, SST-2 dev, RACE test where a run has it, else dev (the card's RACE is test)."
 GLUE_RULE = ("GLUE = mean over the nine tasks of each task's metrics averaged (MRPC, QQP: F1 and accuracy; "
              "STS-B: Pearson and Spearman; MNLI: m and mm); 'no WNLI' = the same over eight tasks, as the BERT "
              "and ALBERT papers report.")
@@ -60,6 +61,7 @@ def fmt(x: float | None, signed: bool = False) -> str:
     r = round1(x)
     if r is None:
         return MISSING
+    r = r + 0.0                      # -0.0 -> 0.0: no "-0.0" cells
     return f"{r:+.1f}" if signed else f"{r:.1f}"
 
 
@@ -168,7 +170,7 @@ def model_card_table(results: Results, agg: str = "median", checkpoint: str = "b
     out = pd.DataFrame.from_dict(table, orient="index", columns=columns)
     out.index.name = "model"
     out.attrs["title"] = "Model card table (dev; SQuAD cells F1/EM)"
-    notes = [CARD_RULE] + _notes(results, agg, checkpoint, show_spread, ci)
+    notes = [CARD_RULE, CARD_SPLITS] + _notes(results, agg, checkpoint, show_spread, ci)
     if reference:
         notes.insert(1, f"(paper) = published number; Δ = ours − published; {MARK} = more than {tolerance:g} "
                         f"point(s) away. Source: {SOURCE}.")
