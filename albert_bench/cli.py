@@ -12,6 +12,9 @@
     albert-bench bench model
     albert-bench bias --model albert-base-v2 --probe all --crows-pairs crows_pairs_anonymized.csv
     albert-bench card --model runs/albert-base-v2 --results results --out README.md
+    albert-bench table --kind model-card --reference  # also glue, leaderboard, runs; md/csv/latex/html/json
+    albert-bench compare RUN_A RUN_B --json           # paired bootstrap: B - A, 95% CI, p-value
+    albert-bench report --results results --out reports   # one HTML page: tables, intervals, plots
 
 This is the only core module that imports `tasks` (the registry); everything below it
 takes task objects as arguments.
