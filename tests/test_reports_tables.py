@@ -118,6 +118,13 @@ def test_model_naming_presets_and_sources(tmp_path):
     assert results.frame.query("model == 'V2 base'")["score"].median() == pytest.approx(75.0)
     renamed = load_results(tmp_path, rename=["albert-tiny=Tiny"], models="Tiny")
     assert set(renamed.frame["model"]) == {"Tiny"}
+    (tmp_path / "ckpt").mkdir()
+    (tmp_path / "ckpt" / "config.json").write_text('{"model_type": "albert"}')       # not a record: counted
+    (tmp_path / "half.json").write_text('{"schema_version": 1, "kind": "finetune"}')  # a broken record: warned
+    again = load_results(tmp_path)
+    assert again.read == 3 and again.skipped == 1 and again.ignored == 1
+    assert len(again.warnings) == 1 and "half.json" in again.warnings[0] and "without run_id" in again.warnings[0]
+    assert again.footer().endswith("1 skipped, 1 warning(s), 1 other JSON file(s) ignored")
 
 
 def test_renderers(tmp_path):

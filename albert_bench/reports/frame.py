@@ -99,6 +99,7 @@ class Results:
     warnings: list[str] = field(default_factory=list)   # "file: why", one per unusable thing
     read: int = 0
     skipped: int = 0
+    ignored: int = 0                         # JSON files that are not run records (config.json, ...)
 
     @property
     def bias_records(self) -> list[dict]:
@@ -106,7 +107,8 @@ class Results:
 
     def footer(self) -> str:
         return (f"{self.read} record(s) read from {self.results_dir}, {self.skipped} skipped"
-                + (f", {len(self.warnings)} warning(s)" if self.warnings else ""))
+                + (f", {len(self.warnings)} warning(s)" if self.warnings else "")
+                + (f", {self.ignored} other JSON file(s) ignored" if self.ignored else ""))
 
     def warn(self, text: str) -> None:
         self.warnings.append(text)
@@ -138,8 +140,12 @@ def _read_record(path: Path, results: Results) -> dict | None:
     except (OSError, UnicodeDecodeError) as e:
         results.warn(f"{path}: cannot be read ({e})")
         return None
-    if not isinstance(record, dict) or "schema_version" not in record or "run_id" not in record:
-        results.warn(f"{path}: not a run record (no schema_version / run_id); move it out of the results folder")
+    if not isinstance(record, dict) or ("schema_version" not in record and "run_id" not in record):
+        results.ignored += 1          # another JSON (a checkpoint's config.json...): not a record at all
+        return None
+    if "schema_version" not in record or "run_id" not in record:
+        results.warn(f"{path}: run record without {'run_id' if 'schema_version' in record else 'schema_version'}; "
+                     "re-run it or delete the file")
         return None
     if record["schema_version"] != SCHEMA_VERSION:
         results.warn(f"{path}: schema_version {record['schema_version']!r}, this albert-bench reads "
@@ -182,9 +188,10 @@ def load_results(results_dir: str | Path = "results", strict: bool = False, mode
     wanted = [m.strip() for m in models.split(",")] if isinstance(models, str) else models
     rows, runs = [], []
     for path in sorted(root.rglob("*.json")):
+        ignored = results.ignored
         record = _read_record(path, results)
         if record is None:
-            results.skipped += 1
+            results.skipped += results.ignored == ignored
             continue
         if record["run_id"] in results.records:
             results.warn(f"{path}: run_id {record['run_id']} already read from "
