@@ -257,6 +257,8 @@ def leaderboard_table(results: Results, by: str = "glue", agg: str = "median", c
             raise ValueError(f"--by {by!r}: no task {task!r} in the results; use glue, glue-no-wnli, average or one of "
                              f"{sorted(set(known['task']))} (optionally TASK:METRIC)")
         metric = metric or rows["metric"].iloc[0]
+        if metric not in set(rows["metric"]):
+            raise ValueError(f"--by {by!r}: {task} has no metric {metric!r}; it has {sorted(set(rows['metric']))}")
         splits = tuple(sorted(set(rows["split"]), key=lambda s: (s != "dev_matched", s != "dev", s)))
         name = f"{task} {metric}"
         score = {m: (lambda r: None if r is None else float(r["value"]))(_pick(stats, m, task, metric, splits))
