@@ -188,7 +188,9 @@ def cmd_bench(args) -> int:
 
 def cmd_bias(args) -> int:
     from albert_bench.bias import run_bias
-    record = run_bias(model=args.model, tokenizer=args.tokenizer, probe=args.probe, top_k=args.top_k,
+    # Offline by default: CrowS-Pairs only with its CSV, unless asked for by name (then the Hub).
+    probe = args.probe or (["card", "templates"] + (["crows-pairs"] if args.crows_pairs else []))
+    record = run_bias(model=args.model, tokenizer=args.tokenizer, probe=probe, top_k=args.top_k,
                       templates=args.templates, crows_pairs=args.crows_pairs, out_dir=args.out,
                       results_dir=args.results_dir, batch_size=args.batch_size, device=args.device)
     print(record["outputs"]["summary"])
@@ -387,8 +389,9 @@ def build_parser() -> argparse.ArgumentParser:
             "albert-bench bias --model albert-base-v2 --probe all --crows-pairs crows_pairs_anonymized.csv")
     p.add_argument("--model", required=True, help="checkpoint directory with MLM-head weights (or Hugging Face id)")
     p.add_argument("--tokenizer", default=None, help="directory with spiece.model (default: the model's)")
-    p.add_argument("--probe", choices=["card", "templates", "crows-pairs", "all"], default="all",
-                   help="default all; crows-pairs reads --crows-pairs FILE, or the Hugging Face dataset when online")
+    p.add_argument("--probe", choices=["card", "templates", "crows-pairs", "all"], default=None,
+                   help="default: card and templates, plus crows-pairs when --crows-pairs FILE is given; "
+                        "all / crows-pairs without a file read the Hugging Face dataset (online only)")
     p.add_argument("--top-k", type=int, default=5, help="fill-mask predictions shown by the card probe")
     p.add_argument("--templates", default=None, help="template file (default: the shipped set; format in "
                    "albert_bench/bias/templates.py)")

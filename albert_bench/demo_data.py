@@ -2,8 +2,8 @@
 demo and tests. The real loaders (tasks/glue.py, tasks/squad.py, tasks/race.py) read them.
 
     from albert_bench.demo_data import write_demo_data
-    dirs = write_demo_data("demo_out/data", seed=0, size="full")   # or size="ci" (~10x smaller)
-    dirs["rte"]   # -> demo_out/data/RTE (train.tsv, dev.tsv, test.tsv)
+    dirs = write_demo_data("reports/demo/data", seed=0, size="full")   # or size="ci" (~10x smaller)
+    dirs["rte"]   # -> reports/demo/data/RTE (train.tsv, dev.tsv, test.tsv)
 
 Every set is generated from templates by our own code (same seed -> identical bytes; one
 generator per folder, so sets do not shift each other). Each has an intended signal that a
