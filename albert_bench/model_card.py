@@ -48,7 +48,7 @@ def config_bullets(config: AlbertConfig) -> list[str]:
         n = sum(p.numel() for p in AlbertModel(config).parameters())
     return [f"{config.num_hidden_layers} repeating layers", f"{config.embedding_size} embedding dimension",
             f"{config.hidden_size} hidden dimension", f"{config.num_attention_heads} attention heads",
-            f"{n // 10**6}M parameters"]
+            f"{n // 10**6}M parameters" if n >= 10**6 else f"{n / 10**6:.2f}M parameters"]  # small models: 0.35M
 
 
 def _same_path(a: Any, b: Path) -> bool:
@@ -76,7 +76,7 @@ def _own_results(results: Any, model_dir: Path, label: str, finetuned: bool) -> 
 
 def _not_scores() -> set[str]:
     from albert_bench.reports.frame import NOT_SCORES
-    return set(NOT_SCORES) | {"HasAns_total", "NoAns_total", "total"}
+    return set(NOT_SCORES)
 
 
 def _shown_metrics(task: str) -> set[str] | None:

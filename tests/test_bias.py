@@ -249,3 +249,9 @@ def test_cli_bias_all_probes(checkpoint, tmp_path):
     code = main(["bias", "--model", str(checkpoint), "--probe", "templates", "--templates", str(tmp_path / "none.txt"),
                  "--out", str(tmp_path / "out2"), "--results-dir", str(tmp_path / "res2")])
     assert code == 2 and not (tmp_path / "res2").exists()
+    # without --probe and without a CrowS-Pairs file it stays offline: the card probe and templates
+    code = main(["bias", "--model", str(checkpoint), "--templates", str(templates), "--out", str(tmp_path / "out3"),
+                 "--results-dir", str(tmp_path / "res3")])
+    assert code == 0
+    (record,) = load_records(tmp_path / "res3", kind="bias")
+    assert set(record["bias"]) == {"card", "templates"}

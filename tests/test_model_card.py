@@ -48,6 +48,11 @@ def test_config_bullets_match_the_cards():
     assert config_bullets(AlbertConfig.from_preset("albert-base-v2")) == SEED_CARD_BULLETS
     assert config_bullets(AlbertConfig.from_preset("albert-large-v2"))[-1] == "17M parameters"
     assert config_bullets(AlbertConfig.from_preset("albert-xlarge-v1"))[-1] == "58M parameters"
+    # a model under a million parameters is not shown as "0M"
+    from albert_bench.model import AlbertModel
+    tiny = AlbertConfig.from_preset("albert-tiny")
+    n = sum(p.numel() for p in AlbertModel(tiny).parameters())
+    assert n < 10**6 and config_bullets(tiny)[-1] == f"{n / 10**6:.2f}M parameters"
 
 
 def test_card_for_the_published_numbers(published, tmp_path):

@@ -171,3 +171,15 @@ def test_infer_version():
     assert runs.infer_version("albert-base-v1") == "v1"
     assert runs.infer_version("albert/albert-xxlarge-v2") == "v2"
     assert runs.infer_version("runs/rte/best") == "v2"
+
+
+def test_atomic_writes_get_the_usual_file_mode(tmp_path):
+    """A report or record is readable by others as a plain open() would make it (mkstemp gives 0600)."""
+    import os
+    from albert_bench.io import atomic_write_text
+    umask = os.umask(0o022)
+    try:
+        path = atomic_write_text(tmp_path / "report.html", "<p>x</p>")
+        assert path.stat().st_mode & 0o777 == 0o644
+    finally:
+        os.umask(umask)

@@ -19,7 +19,7 @@ import pandas as pd
 from albert_bench.io import atomic_write_text
 from albert_bench.reports import plots
 from albert_bench.reports.bootstrap import intervals as bootstrap_intervals
-from albert_bench.reports.frame import Results
+from albert_bench.reports.frame import NOT_SCORES, Results
 from albert_bench.reports.reference import MODEL_CARD
 from albert_bench.reports.render import to_html
 from albert_bench.reports.tables import (GLUE_TASKS, MISSING, aggregate, fmt, glue_table, leaderboard_table,
@@ -76,6 +76,8 @@ def spread_table(results: Results, spans: pd.DataFrame | None, agg: str, checkpo
     stats = aggregate(results, agg, checkpoint, spans)
     rows = {}
     for (model, task, split, metric), r in stats[stats["n"] >= 2].iterrows():
+        if metric in NOT_SCORES:   # counts and thresholds have no spread worth showing
+            continue
         half = (r["hi"] - r["lo"]) / 2 if not pd.isna(r["lo"]) else None
         rows[f"{model} · {task} {split} {metric}"] = {
             f"{agg}": fmt(r["value"]), "runs (n)": str(int(r["n"])), "sd over seeds": fmt(r["std"]),
