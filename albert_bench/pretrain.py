@@ -56,7 +56,7 @@ from albert_bench.records import to_jsonable
 from albert_bench.token_cache import build_token_cache, check_corpus_files, read_lines
 from albert_bench.tokenizer import AlbertTokenizer, train_sentencepiece
 from albert_bench.train import (TrainingInterrupted, TrainSettings, _existing, _load_checkpoint, _save_checkpoint,
-                                linear_schedule, make_optimizer, set_seed)
+                                linear_schedule, make_optimizer, optimizer_step, set_seed)
 
 # The paper's pretraining run (Section 4.1): 125k steps, batch 4096, LAMB lr 0.00176, sequences of
 # 512 (10% shorter), 3,125 warmup steps (2.5%); weight decay 0.01 and eps 1e-6 as optimization.py.
@@ -277,13 +277,7 @@ def _pretrain(*, corpus, config, out: Path, tokenizer, vocab_size, steps, seq_le
                 scaler.scale(loss * world).backward()
             mlm_sum += mlm.detach()
             sop_sum += sop.detach()
-        scaler.unscale_(opt)
-        grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        lr_now = scheduler.get_last_lr()[0]
-        scaler.step(opt)
-        scaler.update()
-        opt.zero_grad(set_to_none=True)
-        scheduler.step()
+        grad_norm, lr_now = optimizer_step(model, opt, scheduler, scaler, max_grad_norm=1.0)
 
         step = state["step"] = state["step"] + 1
         mlm_loss = dist.sum_across(float(mlm_sum), device) / max(masked, 1.0)

@@ -58,7 +58,11 @@ def exact_score(gold: str, pred: str) -> int:
 def f1_score(gold: str, pred: str, empty_match: bool = True) -> float:
     """Token-bag F1 of two answers. An empty side scores 1.0 if both are empty (v2.0 rule,
     `empty_match=True`); v1.1's script has no such rule and scores empty/empty 0."""
-    gold_tokens, pred_tokens = normalize_answer(gold).split(), normalize_answer(pred).split()
+    return token_f1(normalize_answer(gold).split(), normalize_answer(pred).split(), empty_match)
+
+
+def token_f1(gold_tokens: list[str], pred_tokens: list[str], empty_match: bool = True) -> float:
+    """`f1_score` on answers already normalized and split (reports normalize each answer once)."""
     if not gold_tokens or not pred_tokens:
         return float(empty_match and gold_tokens == pred_tokens)
     same = sum((Counter(gold_tokens) & Counter(pred_tokens)).values())

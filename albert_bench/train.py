@@ -114,6 +114,19 @@ def make_optimizer(model: nn.Module, s: TrainSettings) -> torch.optim.AdamW:
     return torch.optim.AdamW(groups, lr=s.lr, betas=tuple(s.adam_betas), eps=s.adam_eps)
 
 
+def optimizer_step(model: nn.Module, optimizer, scheduler, scaler, max_grad_norm: float) -> tuple[torch.Tensor, float]:
+    """Unscale, clip the global gradient norm, step (through the fp16 scaler), zero the gradients,
+    advance the schedule. Returns the gradient norm before clipping and the LR this step used."""
+    scaler.unscale_(optimizer)
+    grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), max_grad_norm)
+    lr = scheduler.get_last_lr()[0]
+    scaler.step(optimizer)
+    scaler.update()
+    optimizer.zero_grad(set_to_none=True)
+    scheduler.step()
+    return grad_norm, lr
+
+
 def linear_schedule(warmup_steps: int, total_steps: int) -> Callable[[int], float]:
     """LR factor: 0 -> 1 over warmup, then linearly down to 0 at total_steps."""
     def factor(step: int) -> float:
@@ -285,13 +298,7 @@ def _train(model, features, s: TrainSettings, out: Path, score, main_metric, hig
                 loss = loss * (len(indices) / len(batch))
                 scaler.scale(loss * world).backward()
             loss_sum += loss.detach()
-        scaler.unscale_(optimizer)
-        grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), s.max_grad_norm)
-        lr = scheduler.get_last_lr()[0]
-        scaler.step(optimizer)
-        scaler.update()
-        optimizer.zero_grad(set_to_none=True)
-        scheduler.step()
+        grad_norm, lr = optimizer_step(model, optimizer, scheduler, scaler, s.max_grad_norm)
 
         step = state["step"] = state["step"] + 1
         state["epoch"], state["batch_in_epoch"] = epoch, index + 1

@@ -12,13 +12,12 @@ those draw counts directly (milliseconds for 1,000 resamples of any n).
 """
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
 
-from albert_bench.squad_metrics import normalize_answer
+from albert_bench.squad_metrics import normalize_answer, token_f1
 
 
 @dataclass
@@ -176,17 +175,6 @@ def spearman(pred: np.ndarray, gold: np.ndarray) -> Statistic:
 
 # ---------------------------------------------------------------- from prediction rows
 
-def _token_f1(gold: list[str], pred: list[str], empty_match: bool) -> float:
-    """squad_metrics.f1_score on already-normalized tokens (each answer is normalized once here)."""
-    if not gold or not pred:
-        return float(empty_match and gold == pred)
-    same = sum((Counter(gold) & Counter(pred)).values())
-    if same == 0:
-        return 0.0
-    precision, recall = same / len(pred), same / len(gold)
-    return 2 * precision * recall / (precision + recall)
-
-
 def squad_scores(rows: list[dict], v2: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per question: EM and F1 (x100, max over all gold answers, the official rules of
     squad_metrics) and whether it is answerable. v2: golds that normalize to empty are dropped,
@@ -203,7 +191,7 @@ def squad_scores(rows: list[dict], v2: bool) -> tuple[np.ndarray, np.ndarray, np
             em[i], f1[i] = 100.0, 100.0 if (pred or v2) else 0.0
             continue
         pred_tokens = pred.split()
-        f1[i] = 100.0 * max(_token_f1(g.split(), pred_tokens, v2) for g in golds)
+        f1[i] = 100.0 * max(token_f1(g.split(), pred_tokens, v2) for g in golds)
     return em, f1, has
 
 
