@@ -141,3 +141,24 @@ def test_renderers(tmp_path):
         render(table, "xlsx")
     runs = runs_table(load_results(tmp_path))
     assert runs.iloc[0]["task"] == "sst2" and runs.iloc[0]["seed"] == "0"
+
+
+def test_evaluate_of_a_checkpoint_made_here_is_not_another_run(tmp_path):
+    """Scoring a fine-tuned checkpoint again (albert-bench evaluate) gives its own numbers: it must not
+    count as a second seed (n) nor show as a model named after the checkpoint folder."""
+    from pathlib import Path
+    results = tmp_path / "results"
+    ckpt = tmp_path / "runs" / "rte" / "seed0" / "best"
+    run = write_run(results, task="rte", metrics={"dev": {"accuracy": 0.70}}, seed=0)
+    record = json.loads(Path(run["path"]).read_text())
+    record["checkpoints"] = {"best": str(ckpt), "last": str(ckpt.with_name("last"))}
+    Path(run["path"]).write_text(json.dumps(record))
+    write_run(results, task="rte", metrics={"dev": {"accuracy": 0.70}}, seed=None, kind="evaluate", source=str(ckpt))
+    write_run(results, task="rte", metrics={"dev": {"accuracy": 0.60}}, seed=None, kind="evaluate",
+              source=str(tmp_path / "elsewhere" / "best"))          # a checkpoint made elsewhere still counts
+    loaded = load_results(results)
+    assert loaded.rescored == 1 and "1 evaluate record(s) of checkpoints fine-tuned here" in loaded.footer()
+    assert sorted(loaded.runs["model"]) == ["V2 base", "elsewhere/best"]
+    frame = loaded.frame
+    rows = frame[(frame.model == "V2 base") & (frame.metric == "accuracy") & (frame.checkpoint == "best")]
+    assert list(rows["kind"]) == ["finetune"]                   # n = 1 for the model's RTE cell

@@ -100,6 +100,7 @@ class Results:
     read: int = 0
     skipped: int = 0
     ignored: int = 0                         # JSON files that are not run records (config.json, ...)
+    rescored: int = 0                        # evaluate records of a checkpoint a finetune record here made
 
     @property
     def bias_records(self) -> list[dict]:
@@ -108,7 +109,9 @@ class Results:
     def footer(self) -> str:
         return (f"{self.read} record(s) read from {self.results_dir}, {self.skipped} skipped"
                 + (f", {len(self.warnings)} warning(s)" if self.warnings else "")
-                + (f", {self.ignored} other JSON file(s) ignored" if self.ignored else ""))
+                + (f", {self.ignored} other JSON file(s) ignored" if self.ignored else "")
+                + (f", {self.rescored} evaluate record(s) of checkpoints fine-tuned here not counted as "
+                   "runs again" if self.rescored else ""))
 
     def warn(self, text: str) -> None:
         self.warnings.append(text)
@@ -171,6 +174,19 @@ def _check_files(record: dict, results: Results) -> None:
         results.warn(f"{record['path']}: step log {base / record['log']} is missing; no training curve")
 
 
+def _resolved(path: str) -> str:
+    try:
+        return str(Path(path).resolve())
+    except (OSError, RuntimeError):
+        return path
+
+
+def _checkpoints_made_here(records: list[dict | None]) -> set[str]:
+    """The best/last checkpoint folders that the finetune records name (resolved)."""
+    return {_resolved(p) for r in records if r and r.get("kind") == "finetune"
+            for p in (r.get("checkpoints") or {}).values() if p}
+
+
 def load_results(results_dir: str | Path = "results", strict: bool = False, models: Any = None,
                  rename: Any = None) -> Results:
     """Read every record under `results_dir` (recursively) into a Results.
@@ -187,11 +203,15 @@ def load_results(results_dir: str | Path = "results", strict: bool = False, mode
     renames = _parse_pairs(rename)
     wanted = [m.strip() for m in models.split(",")] if isinstance(models, str) else models
     rows, runs = [], []
+    read = []
     for path in sorted(root.rglob("*.json")):
-        ignored = results.ignored
+        before = results.ignored
         record = _read_record(path, results)
+        read.append((path, record, results.ignored > before))   # not a run record at all: ignored, not skipped
+    made_here = _checkpoints_made_here([record for _, record, _ in read])
+    for path, record, not_a_record in read:
         if record is None:
-            results.skipped += results.ignored == ignored
+            results.skipped += not not_a_record
             continue
         if record["run_id"] in results.records:
             results.warn(f"{path}: run_id {record['run_id']} already read from "
@@ -209,6 +229,11 @@ def load_results(results_dir: str | Path = "results", strict: bool = False, mode
         if record.get("kind") not in METRIC_KINDS:
             continue
         if wanted is not None and name not in wanted:
+            continue
+        if record.get("kind") == "evaluate" and _resolved(source) in made_here:
+            # Scoring a checkpoint again gives its fine-tuning numbers (albert_bench/inputs.py): the
+            # same run, not another seed. Its row is the finetune record's.
+            results.rescored += 1
             continue
         _check_files(record, results)
         info = dict(run_id=record["run_id"], kind=record["kind"], task=record.get("task"), model=name,
