@@ -254,14 +254,15 @@ class GlueTask(TaskBase):
 
     def featurize(self, examples: Sequence[GlueExample], tokenizer: Any, max_seq_length: int) -> list[dict]:
         pair = self.spec.text_b is not None
-        budget = max_seq_length - (3 if pair else 2)   # [CLS] A [SEP] (B [SEP])
-        if budget < 1:
+        if max_seq_length - (3 if pair else 2) < 1:   # [CLS] A [SEP] (B [SEP])
             raise ValueError(f"max_seq_length {max_seq_length} leaves no room for text in {self.name}")
         ids_a = tokenizer.encode_batch([ex.text_a for ex in examples])
         ids_b = tokenizer.encode_batch([ex.text_b for ex in examples]) if pair else [None] * len(examples)
         features = []
         for i, ex in enumerate(examples):
-            a, b = tokenizer.truncate_pair(ids_a[i], ids_b[i], budget, "longest_first")
+            # An empty second text is no pair, as the original classifier (`if example.text_b:`).
+            b = ids_b[i] if pair and ex.text_b else None
+            a, b = tokenizer.truncate_pair(ids_a[i], b, max_seq_length - (2 if b is None else 3), "longest_first")
             input_ids, token_type_ids = tokenizer.build_inputs(a, b)
             feature = {"input_ids": list(input_ids), "token_type_ids": list(token_type_ids), "example_index": i}
             if ex.label is not None:

@@ -349,3 +349,15 @@ def test_score_glue_file(glue_root, tmp_path):
         score_glue_file(mrpc, glue_root / "MRPC/test.tsv", pred)
     with pytest.raises(DataError, match="--na-probs is for SQuAD"):
         mrpc.score_file(glue_root, pred, na_probs="x.json")
+
+
+def test_empty_second_text_is_no_pair(glue_root):
+    """As the original classifier (`if example.text_b:`): [CLS] A [SEP], all of max_seq_length for A."""
+    from tasks.glue import GlueExample
+    task = get_glue_task("rte")
+    examples = [GlueExample(id="0", text_a="a man a person a man", text_b="", label="entailment"),
+                GlueExample(id="1", text_a="a man a person a man", text_b="a man", label="entailment")]
+    single, pair = task.featurize(examples, FakeTokenizer(), max_seq_length=6)
+    assert single["input_ids"][-1] == 3 and single["input_ids"].count(3) == 1 and len(single["input_ids"]) == 6
+    assert set(single["token_type_ids"]) == {0}
+    assert pair["input_ids"].count(3) == 2 and pair["token_type_ids"][-1] == 1
