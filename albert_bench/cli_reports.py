@@ -1,0 +1,99 @@
+"""The report commands of `albert-bench` (table, compare, plot, report): their flags and the calls
+into albert_bench.reports.commands. cli.py adds them to its parser with `add_report_commands`.
+
+    albert-bench table --kind model-card --reference --format md --out reports/card.md
+    albert-bench compare RUN_A RUN_B --json
+    albert-bench plot --results results --out reports/plots
+    albert-bench report --results results --out reports
+"""
+from __future__ import annotations
+
+
+def _report_selection(args) -> dict:
+    return dict(strict=args.strict, models=args.models, rename=args.rename)
+
+
+def cmd_table(args) -> int:
+    from albert_bench.reports.commands import make_table
+    text = make_table(results_dir=args.results, kind=args.kind, fmt=args.format, out=args.out, agg=args.agg,
+                      checkpoint=args.checkpoint, show_spread=args.show_spread, reference=args.reference,
+                      tolerance=args.tolerance, ci=args.ci, bootstrap=args.bootstrap, seed=args.seed, by=args.by,
+                      **_report_selection(args))
+    print(f"wrote {args.out}" if args.out else text, end="\n" if args.out else "")
+    return 0
+
+
+def cmd_compare(args) -> int:
+    from albert_bench.reports.commands import make_comparison
+    print(make_comparison(results_dir=args.results, run_a=args.run_a, run_b=args.run_b, metric=args.metric,
+                          split=args.split, checkpoint=args.checkpoint, bootstrap=args.bootstrap, seed=args.seed,
+                          as_json=args.json))
+    return 0
+
+
+def cmd_plot(args) -> int:
+    from albert_bench.reports.commands import make_plots
+    for path in make_plots(results_dir=args.results, out_dir=args.out, bootstrap=args.bootstrap, seed=args.seed,
+                           **_report_selection(args)):
+        print(path)
+    return 0
+
+
+def cmd_report(args) -> int:
+    from albert_bench.reports.commands import make_report
+    print(make_report(results_dir=args.results, out_dir=args.out, bootstrap=args.bootstrap, seed=args.seed,
+                      agg=args.agg, checkpoint=args.checkpoint, tolerance=args.tolerance, **_report_selection(args)))
+    return 0
+
+
+def add_report_commands(add) -> None:
+    """Add the report subcommands through cli.build_parser's `add(name, fn, help, example)`."""
+    def report_args(p, selection=True):
+        p.add_argument("--results", "--results-dir", dest="results", default="results",
+                       help="folder of run records, read recursively (default: results)")
+        p.add_argument("--bootstrap", type=int, default=1000, metavar="N", help="bootstrap resamples (default 1000)")
+        p.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
+        if selection:
+            p.add_argument("--models", default=None, metavar="A,B", help="only these rows (names after --rename)")
+            p.add_argument("--rename", action="append", metavar="OLD=NEW", help="relabel a row (or a source)")
+            p.add_argument("--strict", action="store_true", help="unusable records are an error, not a warning")
+
+    def seed_args(p):
+        p.add_argument("--agg", choices=["median", "mean", "max"], default="median",
+                       help="several runs (seeds) of a model and task: median (the paper's protocol), mean or max")
+        p.add_argument("--checkpoint", choices=["best", "last"], default="best", help="which checkpoint's metrics")
+        p.add_argument("--tolerance", type=float, default=1.0, help="points from the published number before † marks it")
+
+    p = add("table", cmd_table, "a table from the run records: model card, GLUE dev, leaderboard or the run list",
+            "albert-bench table --kind model-card --reference --format md --out reports/card.md")
+    p.add_argument("--kind", choices=["model-card", "glue", "leaderboard", "runs"], default="model-card")
+    p.add_argument("--format", choices=["md", "csv", "latex", "html", "json"], default="md")
+    p.add_argument("--out", default=None, help="write here instead of printing")
+    seed_args(p)
+    p.add_argument("--show-spread", action="store_true", help="add the standard deviation over seeds and n")
+    p.add_argument("--reference", action="store_true", help="published numbers beside ours, with the difference")
+    p.add_argument("--ci", choices=["pm", "bracket"], default=None,
+                   help="add bootstrap 95%% intervals from the per-example predictions: ± or [lo, hi]")
+    p.add_argument("--by", default="glue", help="leaderboard order: glue, glue-no-wnli, average, or TASK[:METRIC]")
+    report_args(p)
+
+    p = add("compare", cmd_compare, "paired bootstrap of two runs on the examples they share: B - A, interval, p-value",
+            "albert-bench compare rte-20250101T000000Z-aaaaaa rte-20250102T000000Z-bbbbbb --json")
+    p.add_argument("run_a", metavar="RUN_A", help="run id or record path")
+    p.add_argument("run_b", metavar="RUN_B", help="run id or record path")
+    p.add_argument("--metric", default=None, help="default: the task's main metric")
+    p.add_argument("--split", default=None, help="default: the dev split both runs have")
+    p.add_argument("--checkpoint", choices=["best", "last"], default="best")
+    p.add_argument("--json", action="store_true", help="one JSON object: score_a, score_b, difference, ci_low, ...")
+    report_args(p, selection=False)
+
+    p = add("plot", cmd_plot, "PNG and SVG figures: scores with intervals, score vs parameters, seed spread, curves",
+            "albert-bench plot --results results --out reports/plots")
+    p.add_argument("--out", default="reports/plots", help="folder for the figures (default: reports/plots)")
+    report_args(p)
+
+    p = add("report", cmd_report, "one self-contained HTML report: tables, intervals, plots, runs, bias probes",
+            "albert-bench report --results results --out reports")
+    p.add_argument("--out", default="reports", help="folder for report.html (default: reports)")
+    seed_args(p)
+    report_args(p)
