@@ -1,6 +1,6 @@
 """The `albert-bench` command line: a thin layer over keyword-argument functions.
 
-    albert-bench demo                       # offline: trains, fine-tunes and scores small sets
+    albert-bench demo                       # offline: pretrain, fine-tune with seeds, tables, bias, card, report
     albert-bench tasks                      # every task with its metrics and data sources
     albert-bench finetune --model albert-base-v2 --task rte --data-dir glue/RTE
     albert-bench evaluate --model runs/rte/best --task rte --data-dir glue/RTE
@@ -220,7 +220,8 @@ def build_parser() -> argparse.ArgumentParser:
         p.set_defaults(fn=fn)
         return p
 
-    p = add("demo", cmd_demo, "offline demo: train a tokenizer and a small ALBERT, fine-tune and score every task format",
+    p = add("demo", cmd_demo, "offline demo: pretrain a small ALBERT, fine-tune it on every task format with seeds, "
+            "then the tables, plots, bias probe, model card and HTML report",
             "albert-bench demo")
     p.add_argument("--output-dir", default="reports/demo",
                    help="where data, models, runs, tables, plots, bias report, model card and HTML report go "
