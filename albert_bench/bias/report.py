@@ -109,12 +109,18 @@ def bias_markdown(record: dict) -> str:
 
 
 def _save(fig, stem: Path) -> list[Path]:
-    paths = []
-    for fmt in ("png", "svg"):
-        path = stem.with_name(f"{stem.name}.{fmt}")
-        atomic_write(path, lambda tmp, fmt=fmt: fig.savefig(tmp, format=fmt, dpi=150, bbox_inches="tight"))
-        paths.append(path)
-    return paths
+    """Lay out, write STEM.png and STEM.svg (atomically), close the figure."""
+    import matplotlib.pyplot as plt
+    try:
+        fig.tight_layout()
+        paths = []
+        for fmt in ("png", "svg"):
+            path = stem.with_name(f"{stem.name}.{fmt}")
+            atomic_write(path, lambda tmp, fmt=fmt: fig.savefig(tmp, format=fmt, dpi=150, bbox_inches="tight"))
+            paths.append(path)
+        return paths
+    finally:
+        plt.close(fig)
 
 
 def plot_skewed(result: dict, stem: str | Path) -> list[Path]:
@@ -132,11 +138,7 @@ def plot_skewed(result: dict, stem: str | Path) -> list[Path]:
     ax.ticklabel_format(axis="x", style="sci", scilimits=(-2, 3))   # an untrained model's tiny values stay legible
     ax.set_xlabel(f"mean normalised log-probability difference ({b} ← → {a})")
     ax.set_title("Most skewed target words (Kurita et al. 2019)")
-    fig.tight_layout()
-    try:
-        return _save(fig, Path(stem))
-    finally:
-        plt.close(fig)
+    return _save(fig, Path(stem))
 
 
 def plot_crows_pairs(result: dict, stem: str | Path) -> list[Path]:
@@ -152,8 +154,4 @@ def plot_crows_pairs(result: dict, stem: str | Path) -> list[Path]:
     ax.set_xlim(0, 100)
     ax.set_xlabel("% of pairs where the more stereotypical sentence is preferred (50 = ideal)")
     ax.set_title("CrowS-Pairs (Nangia et al. 2020)")
-    fig.tight_layout()
-    try:
-        return _save(fig, Path(stem))
-    finally:
-        plt.close(fig)
+    return _save(fig, Path(stem))
