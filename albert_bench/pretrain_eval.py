@@ -118,9 +118,7 @@ def masked_token_accuracy(model, tokenizer, texts: Sequence[str], seed: int = 0,
                           batch_size: int = 32, device=None) -> float:
     """Share of masked positions of `texts` (masked as in pretraining) whose original token is
     the model's top prediction. `model` is an AlbertForPreTraining."""
-    corpus = texts_to_corpus(tokenizer, texts)
-    instances = heldout_instances(corpus, corpus.document_ranges(), seed, seq_len, tokenizer.vocab_size,
-                                  word_starts=word_start_table(tokenizer))
+    instances = _text_instances(tokenizer, texts, seed, seq_len)
     return score_instances(model, instances, batch_size, device)["masked_token_accuracy"]
 
 
@@ -128,7 +126,11 @@ def unigram_baseline_accuracy(tokenizer, texts: Sequence[str], token_id: int, se
                               seq_len: int = 128) -> float:
     """The same positions as masked_token_accuracy, all predicted as `token_id` (the most frequent
     training token, see most_frequent_token_id)."""
+    return unigram_accuracy(_text_instances(tokenizer, texts, seed, seq_len), token_id)
+
+
+def _text_instances(tokenizer, texts: Sequence[str], seed: int, seq_len: int) -> list[dict]:
+    """`texts` masked as pretraining masks them (the same positions for the same seed)."""
     corpus = texts_to_corpus(tokenizer, texts)
-    instances = heldout_instances(corpus, corpus.document_ranges(), seed, seq_len, tokenizer.vocab_size,
-                                  word_starts=word_start_table(tokenizer))
-    return unigram_accuracy(instances, token_id)
+    return heldout_instances(corpus, corpus.document_ranges(), seed, seq_len, tokenizer.vocab_size,
+                             word_starts=word_start_table(tokenizer))
