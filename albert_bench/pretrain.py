@@ -55,7 +55,7 @@ from albert_bench.pretrain_eval import (default_max_predictions, heldout_instanc
 from albert_bench.records import to_jsonable
 from albert_bench.token_cache import build_token_cache, check_corpus_files, read_lines
 from albert_bench.tokenizer import AlbertTokenizer, train_sentencepiece
-from albert_bench.train import (TrainingInterrupted, TrainSettings, _existing, _load_checkpoint, _save_checkpoint,
+from albert_bench.train import (RESUME_KEYS, TrainingInterrupted, TrainSettings, load_checkpoint, save_checkpoint,
                                 linear_schedule, make_optimizer, optimizer_step, set_seed)
 
 # The paper's pretraining run (Section 4.1): 125k steps, batch 4096, LAMB lr 0.00176, sequences of
@@ -245,8 +245,8 @@ def _pretrain(*, corpus, config, out: Path, tokenizer, vocab_size, steps, seq_le
                 "corpus_key": data.directory.name, "config": cfg.to_dict()}
     state = {"step": 0, "log": [], "settings": settings, "num_features": len(chunks)}
     if resume:
-        _check_resume(out, settings)
-        state = _load_checkpoint(out, model, opt, scheduler, scaler, state, device, rank)
+        state = load_checkpoint(out, model, opt, scheduler, scaler, state, device, rank,
+                                keys=RESUME_KEYS + PRETRAIN_RESUME_KEYS)
     per_rank = math.ceil(batch_size / world)
     micro = min(micro_batch_size or min(batch_size, 32), per_rank)
     objective = PretrainingObjective(model)
@@ -288,7 +288,7 @@ def _pretrain(*, corpus, config, out: Path, tokenizer, vocab_size, steps, seq_le
         bar.update(1)
         bar.set_postfix(mlm=f"{mlm_loss:.3f}", sop=f"{sop_loss:.3f}", lr=f"{lr_now:.2e}")
         if step % checkpoint_every == 0 or step == steps:
-            _save_checkpoint(out, model, opt, scheduler, scaler, state, rank)
+            save_checkpoint(out, model, opt, scheduler, scaler, state, rank)
         if stop_at is not None and stop_at <= step < steps:
             bar.close()
             raise TrainingInterrupted(f"stopped after step {step} (test hook)")
@@ -316,20 +316,6 @@ def _pretrain(*, corpus, config, out: Path, tokenizer, vocab_size, steps, seq_le
         atomic_write_json(out / "pretrain_summary.json", to_jsonable(summary))
     dist.barrier()
     return summary if summary is not None else {"output_dir": str(out), "steps": state["step"]}
-
-
-def _check_resume(out: Path, settings: dict) -> None:
-    """Refuse to resume a run written with other data or objective settings."""
-    folder = _existing(out / "checkpoint")
-    if folder is None:
-        return                                           # _load_checkpoint says what is missing
-    saved = json.loads((folder / "trainer_state.json").read_text(encoding="utf-8"))["settings"]
-    changed = [k for k in PRETRAIN_RESUME_KEYS if saved.get(k) != settings[k]]
-    if changed:
-        detail = ", ".join(f"{k}: {saved.get(k)} then, {settings[k]} now" if k != "config" else "config differs"
-                           for k in changed)
-        raise ValueError(f"--resume: {folder} was written by a different run ({detail}); use the same "
-                         "corpus, tokenizer and settings, or a new --output-dir")
 
 
 def _heldout_scores(model, data, train_docs, heldout_docs, seed, seq_len, vocab_size, max_predictions, word_starts,

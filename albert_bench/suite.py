@@ -39,7 +39,6 @@ records from rank 0 only).
 from __future__ import annotations
 
 import gc
-import json
 import os
 import traceback
 from dataclasses import dataclass, field
@@ -78,20 +77,18 @@ class Summary:
 
 def has_checkpoint(job: Job) -> bool:
     """A resumable checkpoint (or its .old copy from a crash between renames, see train.py)."""
-    out = Path(job.output_dir)
-    return (out / "checkpoint").is_dir() or (out / "checkpoint.old").is_dir()
+    from albert_bench.train import existing_checkpoint
+    return existing_checkpoint(Path(job.output_dir)) is not None
 
 
 def checkpoint_conflict(job: Job) -> str | None:
     """Why the checkpoint in the job's folder cannot be resumed by this job (another run's:
     other seed or recipe, see train.RESUME_KEYS), or None."""
-    from albert_bench.train import RESUME_KEYS
-    out = Path(job.output_dir)
-    folder = out / "checkpoint" if (out / "checkpoint").is_dir() else out / "checkpoint.old"
-    try:
-        saved = json.loads((folder / "trainer_state.json").read_text(encoding="utf-8"))["settings"]
-    except (OSError, ValueError, KeyError):
-        return None   # unreadable: train's own resume check reports it
+    from albert_bench.train import RESUME_KEYS, checkpoint_settings, existing_checkpoint
+    saved = checkpoint_settings(Path(job.output_dir))
+    if saved is None:
+        return None   # none there, or unreadable: train's own resume check reports it
+    folder, out = existing_checkpoint(Path(job.output_dir)), Path(job.output_dir)
     want = {**job.resolved, "seed": job.seed}
     changed = [f"{k}: {saved.get(k)} there, {want[k]} here" for k in RESUME_KEYS if k in want and saved.get(k) != want[k]]
     if not changed:

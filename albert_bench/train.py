@@ -153,6 +153,20 @@ def _existing(final: Path) -> Path | None:
     return final if final.is_dir() else old if old.is_dir() else None
 
 
+def existing_checkpoint(out: Path) -> Path | None:
+    """The resumable checkpoint folder of output dir `out` (checkpoint/ or its .old copy), or None."""
+    return _existing(Path(out) / "checkpoint")
+
+
+def checkpoint_settings(out: Path) -> dict | None:
+    """The settings a resumable checkpoint in `out` was written with, or None (none there, unreadable)."""
+    folder = existing_checkpoint(out)
+    try:
+        return json.loads((folder / "trainer_state.json").read_text(encoding="utf-8"))["settings"] if folder else None
+    except (OSError, ValueError, KeyError):
+        return None
+
+
 def save_model_dir(model: nn.Module, directory: Path, tokenizer=None, metrics: dict | None = None,
                    predictions: dict[str, list[dict]] | None = None, step: int | None = None,
                    extra_files: dict[str, dict] | None = None) -> Path:
@@ -253,7 +267,7 @@ def _train(model, features, s: TrainSettings, out: Path, score, main_metric, hig
     if rank == 0:
         out.mkdir(parents=True, exist_ok=True)
     if resume:
-        state = _load_checkpoint(out, model, optimizer, scheduler, scaler, state, device, rank)
+        state = load_checkpoint(out, model, optimizer, scheduler, scaler, state, device, rank)
     ddp = model
     if world > 1:
         ddp = nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
@@ -313,7 +327,7 @@ def _train(model, features, s: TrainSettings, out: Path, score, main_metric, hig
         bar.update(1)
         bar.set_postfix(loss=f"{entry['loss']:.4f}", lr=f"{lr:.2e}")
         if step % ckpt_every == 0 or step == s.train_steps:
-            _save_checkpoint(out, model, optimizer, scheduler, scaler, state, rank)
+            save_checkpoint(out, model, optimizer, scheduler, scaler, state, rank)
         if stop_at is not None and step >= stop_at and step < s.train_steps:
             bar.close()
             raise TrainingInterrupted(f"stopped after step {step} (test hook)")
@@ -336,7 +350,7 @@ def _train(model, features, s: TrainSettings, out: Path, score, main_metric, hig
 
 # ---- resumable checkpoints ---------------------------------------------------------------
 
-def _save_checkpoint(out: Path, model, optimizer, scheduler, scaler, state: dict, rank: int) -> None:
+def save_checkpoint(out: Path, model, optimizer, scheduler, scaler, state: dict, rank: int) -> None:
     """output_dir/checkpoint, written into a temp folder and renamed. No pickles: weights as
     safetensors, optimizer/RNG tensors with torch.save (read back with weights_only=True)."""
     tmp = out / ".checkpoint.tmp"
@@ -356,20 +370,24 @@ def _save_checkpoint(out: Path, model, optimizer, scheduler, scaler, state: dict
     dist.barrier()
 
 
-def _load_checkpoint(out: Path, model, optimizer, scheduler, scaler, state: dict, device, rank: int) -> dict:
+def load_checkpoint(out: Path, model, optimizer, scheduler, scaler, state: dict, device, rank: int,
+                    keys: Sequence[str] = RESUME_KEYS) -> dict:
+    """Restore weights, optimizer, schedule, scaler and this rank's RNG from out/checkpoint; refuse
+    one written by a different run (any of `keys` in state["settings"], or the feature count)."""
     from albert_bench.checkpoint import load_weights
 
-    folder = _existing(out / "checkpoint")
+    folder = existing_checkpoint(out)
     if folder is None:
         raise FileNotFoundError(f"--resume: no checkpoint in {out / 'checkpoint'}; start without --resume "
                                 "(or point --output-dir at the interrupted run's folder)")
     saved = json.loads((folder / "trainer_state.json").read_text(encoding="utf-8"))
-    changed = {k: (saved["settings"].get(k), state["settings"][k]) for k in RESUME_KEYS
+    changed = {k: (saved["settings"].get(k), state["settings"][k]) for k in keys
                if saved["settings"].get(k) != state["settings"][k]}
     if saved.get("num_features") != state["num_features"]:
         changed["training features"] = (saved.get("num_features"), state["num_features"])
     if changed:
-        detail = ", ".join(f"{k}: {a} then, {b} now" for k, (a, b) in changed.items())
+        detail = ", ".join(f"{k} differs" if isinstance(b, dict) else f"{k}: {a} then, {b} now"
+                           for k, (a, b) in changed.items())
         raise ValueError(f"--resume: {folder} was written by a different run ({detail}); "
                          "use the same settings and data, or a new --output-dir")
     load_weights(model, folder)
