@@ -330,12 +330,17 @@ def evaluate(task: Any, model: str, tokenizer: Any = None, data_dir: str | None 
                  label_map={"LABEL_0": "entailment", "LABEL_1": "neutral", "LABEL_2": "contradiction"})
     """
     splits = [split] if isinstance(split, str) else list(split or task.eval_splits)
-    flags = {**(input_settings or {}), **({"max_seq_length": max_seq_length} if max_seq_length else {})}
     record, _ = _score_checkpoint("evaluate", task, model, tokenizer, data_dir, splits, label_map, results_dir,
-                                  batch_size, flags, precision, device, max_eval_examples)
+                                  batch_size, _input_flags(max_seq_length, input_settings), precision, device,
+                                  max_eval_examples)
     record["main_metric"] = task.main_metric
     record["path"] = str(records.write_record(record, results_dir))
     return record
+
+
+def _input_flags(max_seq_length: int | None, input_settings: dict | None) -> dict:
+    """evaluate / predict's `max_seq_length` argument joined to their other input settings."""
+    return {**(input_settings or {}), **({"max_seq_length": max_seq_length} if max_seq_length else {})}
 
 
 def _score_checkpoint(kind, task, model, tokenizer, data_dir, splits, label_map, results_dir, batch_size,
@@ -385,9 +390,9 @@ def predict(task: Any, model: str, tokenizer: Any = None, data_dir: str | None =
     """
     splits = list(splits or task.test_splits)
     results_dir = output_dir if results_dir is None else results_dir
-    flags = {**(input_settings or {}), **({"max_seq_length": max_seq_length} if max_seq_length else {})}
     record, predictions = _score_checkpoint("predict", task, model, tokenizer, data_dir, splits, label_map,
-                                            results_dir, batch_size, flags, precision, device)
+                                            results_dir, batch_size, _input_flags(max_seq_length, input_settings),
+                                            precision, device)
     written = [Path(p) for s in splits for p in task.write_predictions(s, predictions[s], output_dir)]
     record["submission_files"] = [str(p) for p in written]
     records.write_record(record, results_dir)

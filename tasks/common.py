@@ -77,6 +77,12 @@ class TaskBase:
         return dataclasses.replace(self, **values) if values else self
 
 
+def check_whole_number(task: str, name: str, value: Any) -> None:
+    """An input setting such as doc_stride must be an int >= 1 (not a bool, not a float)."""
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise ValueError(f"{task} {name} must be a whole number >= 1, got {value!r}")
+
+
 class Task(Protocol):
     name: str                      # registry key, e.g. "mnli"
     head: str                      # one of HEADS

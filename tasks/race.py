@@ -38,7 +38,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from albert_bench.io import atomic_write_json
-from tasks.common import DataError, DataSource, Examples, Metric, TaskBase
+from tasks.common import DataError, DataSource, Examples, Metric, TaskBase, check_whole_number
 
 LETTERS = ("A", "B", "C", "D")
 LEVELS = ("middle", "high")
@@ -92,8 +92,7 @@ class RaceTask(TaskBase):
     # ---------------------------------------------------------------- loading
 
     def __post_init__(self) -> None:
-        if not isinstance(self.max_qa_length, int) or isinstance(self.max_qa_length, bool) or self.max_qa_length < 1:
-            raise ValueError(f"race max_qa_length must be a whole number >= 1, got {self.max_qa_length!r}")
+        check_whole_number(self.name, "max_qa_length", self.max_qa_length)
 
     def load(self, split: str, data_dir: str | Path | None) -> Examples:
         if split not in SPLITS:

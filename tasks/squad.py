@@ -48,7 +48,7 @@ import numpy as np
 
 from albert_bench import squad_metrics
 from albert_bench.io import atomic_write_json
-from tasks.common import DataError, DataSource, Examples, Metric, TaskBase
+from tasks.common import DataError, DataSource, Examples, Metric, TaskBase, check_whole_number
 from tasks import squad_decode
 
 SPLITS = ("train", "dev")
@@ -109,9 +109,7 @@ class SquadTask(TaskBase):
         self.input_settings = ("doc_stride", "max_query_length", "max_answer_length", "n_best") + \
             (("null_threshold",) if self.version == "v2" else ())
         for name in ("doc_stride", "max_query_length", "max_answer_length", "n_best"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise ValueError(f"{self.name} {name} must be a whole number >= 1, got {value!r}")
+            check_whole_number(self.name, name, getattr(self, name))
         if self.version == "v1" and self.null_threshold is not None:
             raise ValueError("null_threshold applies to squad_v2 only (SQuAD v1.1 always answers)")
         self.metrics = V1_METRICS if self.version == "v1" else V2_METRICS
