@@ -9,8 +9,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from albert_bench.io import atomic_write
-
 PAPER_CROWS_PAIRS = "ALBERT-xxlarge-v2 67.0, BERT-base 60.5, RoBERTa-large 64.1 (Nangia et al. 2020; 50 is the ideal)"
 
 
@@ -109,18 +107,10 @@ def bias_markdown(record: dict) -> str:
 
 
 def _save(fig, stem: Path) -> list[Path]:
-    """Lay out, write STEM.png and STEM.svg (atomically), close the figure."""
-    import matplotlib.pyplot as plt
-    try:
-        fig.tight_layout()
-        paths = []
-        for fmt in ("png", "svg"):
-            path = stem.with_name(f"{stem.name}.{fmt}")
-            atomic_write(path, lambda tmp, fmt=fmt: fig.savefig(tmp, format=fmt, dpi=150, bbox_inches="tight"))
-            paths.append(path)
-        return paths
-    finally:
-        plt.close(fig)
+    """Lay out, then PNG and SVG through the reports' save_figure (atomic; closes the figure)."""
+    from albert_bench.reports.plots import save_figure
+    fig.tight_layout()
+    return save_figure(fig, stem, dpi=150, bbox_inches="tight")
 
 
 def plot_skewed(result: dict, stem: str | Path) -> list[Path]:

@@ -219,18 +219,26 @@ def figures(results: Results, intervals: pd.DataFrame | None = None) -> dict:
             "seeds": seeds_figure(results), "curves": curves_figure(results)}
 
 
-def figure_bytes(fig, fmt: str) -> bytes:
+def figure_bytes(fig, fmt: str, dpi: int = 110, **savefig) -> bytes:
     buffer = io.BytesIO()
-    fig.savefig(buffer, format=fmt, dpi=110)
+    fig.savefig(buffer, format=fmt, dpi=dpi, **savefig)
     return buffer.getvalue()
+
+
+def save_figure(fig, stem: str | Path, dpi: int = 110, **savefig) -> list[Path]:
+    """STEM.png and STEM.svg, each written atomically; the figure is closed. (The bias plots use it too.)"""
+    stem = Path(stem)
+    try:
+        paths = []
+        for fmt in ("png", "svg"):
+            data = figure_bytes(fig, fmt, dpi, **savefig)
+            paths.append(atomic_write(stem.with_name(f"{stem.name}.{fmt}"), lambda tmp, d=data: Path(tmp).write_bytes(d)))
+        return paths
+    finally:
+        plt.close(fig)
 
 
 def write_plots(results: Results, out_dir, intervals: pd.DataFrame | None = None) -> list[Path]:
     """Write every figure as PNG and SVG into out_dir (atomically); returns the paths."""
-    paths = []
-    for name, fig in figures(results, intervals).items():
-        for fmt in ("png", "svg"):
-            data = figure_bytes(fig, fmt)
-            paths.append(atomic_write(Path(out_dir) / f"{name}.{fmt}", lambda tmp, d=data: Path(tmp).write_bytes(d)))
-        plt.close(fig)
-    return paths
+    return [path for name, fig in figures(results, intervals).items()
+            for path in save_figure(fig, Path(out_dir) / name)]
