@@ -20,6 +20,8 @@ from typing import Any, Sequence
 
 import torch
 
+from albert_bench.batching import collate
+
 
 def fill_mask(model: Any, tokenizer: Any, text_or_texts: str | Sequence[str], top_k: int = 5,
               batch_size: int = 32) -> list:
@@ -45,12 +47,9 @@ def fill_mask(model: Any, tokenizer: Any, text_or_texts: str | Sequence[str], to
         with torch.no_grad():
             for start in range(0, len(texts), batch_size):
                 chunk = encoded[start: start + batch_size]
-                width = max(len(ids) for ids in chunk)
-                input_ids = torch.tensor([ids + [tokenizer.pad_token_id] * (width - len(ids)) for ids in chunk],
-                                         device=device)                                  # (B, T)
-                attention_mask = torch.tensor([[1] * len(ids) + [0] * (width - len(ids)) for ids in chunk],
-                                              device=device)                             # (B, T)
-                logits = model(input_ids, attention_mask=attention_mask).logits          # (B, T, V)
+                batch = collate([{"input_ids": ids} for ids in chunk], tokenizer.pad_token_id)   # padded (B, T)
+                logits = model(batch["input_ids"].to(device),
+                               attention_mask=batch["attention_mask"].to(device)).logits   # (B, T, V)
                 for row, ids in enumerate(chunk):
                     results.append(_predictions(tokenizer, ids, logits[row, : len(ids)].float().cpu(), top_k))
     finally:

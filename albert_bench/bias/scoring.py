@@ -42,6 +42,7 @@ def masked_log_probs(model: Any, items: Sequence[MaskedItem], batch_size: int = 
     """Sum of log p(target | masked sequence) per item, in the items' order. Model mode is restored."""
     from tqdm import tqdm
 
+    from albert_bench.batching import collate
     from albert_bench.evaluation import show_progress
 
     encoder, head = _mlm_parts(model)
@@ -59,12 +60,9 @@ def masked_log_probs(model: Any, items: Sequence[MaskedItem], batch_size: int = 
         starts = range(0, len(keys), batch_size)
         for start in tqdm(starts, desc=desc, unit="batch", file=sys.stderr, disable=not show_progress(), leave=False):
             chunk = keys[start: start + batch_size]
-            width = max(len(ids) for ids, _ in chunk)
-            input_ids = torch.tensor([list(ids) + [pad_id] * (width - len(ids)) for ids, _ in chunk],
-                                     device=device)                                   # (B, T)
-            attention_mask = torch.tensor([[1] * len(ids) + [0] * (width - len(ids)) for ids, _ in chunk],
-                                          device=device)                              # (B, T)
-            hidden = encoder(input_ids, attention_mask=attention_mask).last_hidden_state  # (B, T, H)
+            batch = collate([{"input_ids": list(ids)} for ids, _ in chunk], pad_id)    # padded (B, T)
+            hidden = encoder(batch["input_ids"].to(device),
+                             attention_mask=batch["attention_mask"].to(device)).last_hidden_state  # (B, T, H)
             rows = torch.tensor([b for b, (_, pos) in enumerate(chunk) for _ in pos], device=device)
             cols = torch.tensor([p for _, pos in chunk for p in pos], device=device)
             log_probs = head(hidden[rows, cols]).float().log_softmax(dim=-1).cpu()   # (sum of P, V)
