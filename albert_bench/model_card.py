@@ -70,13 +70,9 @@ def _own_results(results: Any, model_dir: Path, label: str, finetuned: bool) -> 
     runs = [r for r in results.records.values() if r.get("kind") in ("finetune", "evaluate") and mine(r)]
     ids = {r["run_id"] for r in runs}
     frame = results.frame[results.frame["run_id"].isin(ids)]
-    frame = frame[~frame["metric"].isin(_not_scores())]
-    return dataclasses.replace(results, frame=frame, runs=results.runs[results.runs["run_id"].isin(ids)]), runs
-
-
-def _not_scores() -> set[str]:
     from albert_bench.reports.frame import NOT_SCORES
-    return set(NOT_SCORES)
+    frame = frame[~frame["metric"].isin(NOT_SCORES)]
+    return dataclasses.replace(results, frame=frame, runs=results.runs[results.runs["run_id"].isin(ids)]), runs
 
 
 def _shown_metrics(task: str) -> set[str] | None:
