@@ -183,3 +183,15 @@ def test_atomic_writes_get_the_usual_file_mode(tmp_path):
         assert path.stat().st_mode & 0o777 == 0o644
     finally:
         os.umask(umask)
+
+
+def test_read_jsonl_names_the_bad_line(tmp_path):
+    path = tmp_path / "p.jsonl"
+    path.write_text('{"id": 1}\n\n{"id": 2}\n')
+    assert records.read_jsonl(path) == [{"id": 1}, {"id": 2}]
+    path.write_text('{"id": 1}\n{"id": 2}, {"id": 3}\n')      # two values on one line parse as one list
+    with pytest.raises(ValueError, match=r"p\.jsonl:2 is not valid JSON"):
+        records.read_jsonl(path)
+    path.write_text('{"id": 1}\n{"id": \n')
+    with pytest.raises(ValueError, match=r"p\.jsonl:2"):
+        records.read_jsonl(path)

@@ -31,15 +31,6 @@ CHUNK = 200          # resamples per weight matrix (CHUNK x n floats in memory a
 INTERVAL_COLUMNS = ("run_id", "checkpoint", "split", "metric", "point", "low", "high", "n")
 
 
-def read_predictions(path: Path) -> list[dict]:
-    """A predictions JSONL parsed in one call (fast); a damaged file raises naming the line."""
-    text = path.read_text(encoding="utf-8")
-    try:
-        return json.loads("[" + ",".join(line for line in text.splitlines() if line.strip()) + "]")
-    except json.JSONDecodeError:
-        return read_jsonl(path)          # raises "<path>:<line> is not valid JSON"
-
-
 def draws(rng: np.random.Generator, b: int, n: int) -> np.ndarray:
     """(b, n) indices of b resamples of n examples with replacement."""
     return rng.integers(0, n, size=(b, n), dtype=np.int32 if n < 2**31 else np.int64)
@@ -99,7 +90,7 @@ def _run_intervals(job: tuple) -> tuple[list[dict], list[str]]:
     rows, warnings = [], []
     for checkpoint, split, path, metrics in items:
         try:
-            stats = statistics(task, read_predictions(path))
+            stats = statistics(task, read_jsonl(path))
         except (ValueError, OSError, TypeError, KeyError) as err:
             warnings.append(f"{path}: predictions unusable ({err}); no interval for run {run_id}")
             continue
@@ -187,8 +178,8 @@ def compare(results: Results | str | Path, run_a: str, run_b: str, metric: str |
     if split is None or split not in common:
         raise ValueError(f"no {checkpoint}-checkpoint predictions for split {split!r} in both runs "
                          f"({a['run_id']}: {sorted(splits_a)}, {b['run_id']}: {sorted(splits_b)}); pass --split")
-    rows_a = {r["id"]: r for r in read_predictions(prediction_path(a, split, checkpoint))}
-    rows_b = {r["id"]: r for r in read_predictions(prediction_path(b, split, checkpoint))}
+    rows_a = {r["id"]: r for r in read_jsonl(prediction_path(a, split, checkpoint))}
+    rows_b = {r["id"]: r for r in read_jsonl(prediction_path(b, split, checkpoint))}
     shared = [i for i in rows_a if i in rows_b]
     if not shared:
         raise ValueError(f"runs {a['run_id']} and {b['run_id']} share no example ids on {split}; "

@@ -23,7 +23,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from albert_bench.io import atomic_write  # noqa: E402
-from albert_bench.reports.bootstrap import read_predictions  # noqa: E402
+from albert_bench.records import read_jsonl  # noqa: E402
 from albert_bench.reports.frame import Results  # noqa: E402
 from albert_bench.reports.tables import aggregate, model_order  # noqa: E402
 
@@ -158,7 +158,7 @@ def _read_log(record: dict) -> list[dict]:
         return []
     path = Path(record["path"]).parent / record["log"]
     try:
-        return read_predictions(path) if path.is_file() else []
+        return read_jsonl(path) if path.is_file() else []
     except (ValueError, OSError):
         return []
 
