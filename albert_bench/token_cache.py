@@ -74,7 +74,8 @@ def corpus_key(paths: Sequence[Path], tokenizer) -> str:
             for block in iter(lambda: f.read(1 << 20), b""):
                 h.update(block)
     h.update(tokenizer._model_bytes)
-    h.update(repr((tokenizer.do_lower_case, tokenizer.keep_accents, tokenizer.remove_space)).encode())
+    h.update(repr((tokenizer.do_lower_case, tokenizer.keep_accents, tokenizer.remove_space,
+                   tokenizer.split_digit_comma)).encode())
     return h.hexdigest()[:20]
 
 

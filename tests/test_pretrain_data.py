@@ -6,7 +6,7 @@ import pytest
 
 from albert_bench.pretrain_data import (CLS_ID, IGNORE, MASK_ID, SEP_ID, InstanceStream, layout_chunks, mask_ngrams,
                                         ngram_probabilities, split_heldout, word_start_table)
-from albert_bench.token_cache import TokenCorpus, build_token_cache, load_token_cache
+from albert_bench.token_cache import TokenCorpus, build_token_cache, corpus_key, load_token_cache
 from albert_bench.tokenizer import AlbertTokenizer, train_sentencepiece
 
 V = 1000
@@ -217,5 +217,8 @@ def test_token_cache_streams_documents_and_is_reused(tmp_path, tokenizer):
     assert np.array_equal(load_token_cache(corpus.directory).tokens, corpus.tokens)
     b.write_text("Big blue mat.\n", encoding="utf-8")             # other bytes: another cache entry
     assert build_token_cache([a, b], tokenizer, tmp_path / "cache").directory != corpus.directory
+    # a tokenizer flag that changes the ids (the digit-comma rule) is another cache entry too
+    plain = AlbertTokenizer(tokenizer.spiece_path, split_digit_comma=False)
+    assert corpus_key([a, b], plain) != corpus_key([a, b], tokenizer)
     with pytest.raises(FileNotFoundError, match="--corpus: .*missing.txt does not exist"):
         build_token_cache([tmp_path / "missing.txt"], tokenizer, tmp_path / "cache")
