@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 PAPER_CROWS_PAIRS = "ALBERT-xxlarge-v2 67.0, BERT-base 60.5, RoBERTa-large 64.1 (Nangia et al. 2020; 50 is the ideal)"
@@ -121,12 +122,17 @@ def plot_skewed(result: dict, stem: str | Path) -> list[Path]:
 
     a, b = result["set"]["groups"]
     words = sorted(result["most_skewed"][a] + result["most_skewed"][b], key=lambda w: w["mean_bias"])
+    values = [w["mean_bias"] for w in words]
+    # An untrained model's values are tiny: scale them and say so in the label (matplotlib's own
+    # offset text would sit on top of the label).
+    biggest = max((abs(v) for v in values), default=0.0)
+    power = int(math.floor(math.log10(biggest))) if 0 < biggest < 1e-2 else 0
     fig, ax = plt.subplots(figsize=(7, 0.3 * max(len(words), 4) + 1.2))
-    ax.barh([f"{w['target']} ({w['category']})" for w in words], [w["mean_bias"] for w in words],
-            color=["tab:orange" if w["mean_bias"] < 0 else "tab:blue" for w in words])
+    ax.barh([f"{w['target']} ({w['category']})" for w in words], [v / 10 ** power for v in values],
+            color=["tab:orange" if v < 0 else "tab:blue" for v in values])
     ax.axvline(0, color="black", linewidth=0.8)
-    ax.ticklabel_format(axis="x", style="sci", scilimits=(-2, 3))   # an untrained model's tiny values stay legible
-    ax.set_xlabel(f"mean normalised log-probability difference ({b} ← → {a})")
+    scale = f" (× 1e{power})" if power else ""
+    ax.set_xlabel(f"mean normalised log-probability difference{scale} ({b} ← → {a})")
     ax.set_title("Most skewed target words (Kurita et al. 2019)")
     return _save(fig, Path(stem))
 
