@@ -25,8 +25,8 @@ import torch  # noqa: E402
 
 from albert_bench import AlbertForMaskedLM  # noqa: E402
 from albert_bench.bias.crows_pairs import Pair, masked_copies, score_pair_direct, score_pairs  # noqa: E402
-from albert_bench.config import AlbertConfig  # noqa: E402
-from albert_bench.tokenizer import AlbertTokenizer, train_sentencepiece  # noqa: E402
+from albert_bench.modeling.config import AlbertConfig  # noqa: E402
+from albert_bench.modeling.tokenizer import AlbertTokenizer, train_sentencepiece  # noqa: E402
 
 CORPUS = Path(__file__).resolve().parent.parent / "albert_bench" / "data" / "corpus.txt"
 

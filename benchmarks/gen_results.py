@@ -19,7 +19,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from albert_bench import records
-from albert_bench.config import PRESETS
+from albert_bench.modeling.config import PRESETS
 from albert_bench.io import atomic_write_text
 from albert_bench.reports.stats import statistics
 

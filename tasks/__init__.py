@@ -1,14 +1,14 @@
 """The one explicit task registry. `tests/test_registry.py` checks it is complete.
 
-    from tasks import get_task, REGISTRY
+    from albert_bench.tasks import get_task, REGISTRY
     get_task("mnli").eval_splits   # ('dev_matched', 'dev_mismatched')
 """
 from __future__ import annotations
 
-from tasks.common import DataError, Task
-from tasks.glue import GLUE_TASKS
-from tasks.race import RaceTask
-from tasks.squad import SquadTask
+from albert_bench.tasks.common import DataError, Task
+from albert_bench.tasks.glue import GLUE_TASKS
+from albert_bench.tasks.race import RaceTask
+from albert_bench.tasks.squad import SquadTask
 
 REGISTRY: dict[str, Task] = {
     task.name: task

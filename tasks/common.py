@@ -1,10 +1,10 @@
 """What every task provides. A task is a small object with a few methods; the training
-engine (albert_bench.train) only ever talks to tasks through this interface.
+engine (albert_bench.engine.train) only ever talks to tasks through this interface.
 
 Data flow of one run:
     examples = task.load(split, data_dir)            # list of the task's Example objects
     features = task.featurize(examples, tokenizer, max_seq_length)
-    ... engine batches features (albert_bench.batching.collate), trains / runs the model ...
+    ... engine batches features (albert_bench.engine.batching.collate), trains / runs the model ...
     outputs  = {"logits": [...]} or {"start_logits": [...], "end_logits": [...], ...}
     metrics, predictions = task.score(examples, features, outputs)
 
@@ -60,12 +60,12 @@ class TaskBase:
 
     recipe: str
     # Settings besides max_seq_length that shape the inputs or decoding (SQuAD's doc_stride...);
-    # each is an attribute whose default is the paper's value. albert_bench.inputs saves them
+    # each is an attribute whose default is the paper's value. albert_bench.engine.inputs saves them
     # with every checkpoint.
     input_settings: tuple[str, ...] = ()
 
     def get_recipe(self, name: str = "paper", version: str = "v2"):
-        from tasks.recipes import get_recipe
+        from albert_bench.tasks.recipes import get_recipe
         return get_recipe(self.recipe, name, version=version)
 
     def with_inputs(self, **values):

@@ -1,6 +1,6 @@
 """Every GLUE task (and the AX diagnostic) as ONE table of specs plus ONE task class.
 
-    from tasks.glue import GLUE_TASKS, get_glue_task, score_glue_file
+    from albert_bench.tasks.glue import GLUE_TASKS, get_glue_task, score_glue_file
     mnli = get_glue_task("mnli")
     examples = mnli.load("dev_matched", "/data/glue")          # GLUE root or /data/glue/MNLI
     features = mnli.featurize(examples, tokenizer, max_seq_length=512)
@@ -18,7 +18,7 @@ its orders differ (nyu-mll/glue mnli: entailment=0, neutral=1, contradiction=2; 
 
 Example ids: the file's `index` (or QQP's `id`) column; files without one (CoLA, SST-2 and
 MRPC train/dev) use the 0-based data row number. Metric values are fractions (see
-albert_bench.metrics). MNLI's two dev splits are shown as mnli-m / mnli-mm (`display_name`).
+albert_bench.metrics.glue). MNLI's two dev splits are shown as mnli-m / mnli-mm (`display_name`).
 """
 from __future__ import annotations
 
@@ -29,8 +29,8 @@ from typing import Any, Sequence
 import numpy as np
 
 from albert_bench.io import atomic_write_text
-from albert_bench.metrics import METRICS
-from tasks.common import DataError, DataSource, Examples, Metric, TaskBase
+from albert_bench.metrics.glue import METRICS
+from albert_bench.tasks.common import DataError, DataSource, Examples, Metric, TaskBase
 
 HF_PATH = "nyu-mll/glue"
 ID_COLUMNS = ("index", "id")   # first one present in a header is the example id

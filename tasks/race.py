@@ -9,7 +9,7 @@ article and all its questions (data_dir may be the RACE folder or its parent). W
 --data-dir the split is read from the Hugging Face dataset `ehovy/race` (config "all"),
 whose rows are one question each: {example_id, article, question, options, answer}.
 
-    from tasks.race import RaceTask
+    from albert_bench.tasks.race import RaceTask
     task = RaceTask()
     examples = task.load("dev", "/data/RACE")
     features = task.featurize(examples, tokenizer, max_seq_length=512)
@@ -38,7 +38,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from albert_bench.io import atomic_write_json
-from tasks.common import DataError, DataSource, Examples, Metric, TaskBase, check_whole_number
+from albert_bench.tasks.common import DataError, DataSource, Examples, Metric, TaskBase, check_whole_number
 
 LETTERS = ("A", "B", "C", "D")
 LEVELS = ("middle", "high")
@@ -64,9 +64,9 @@ def question_option(question: str, option: str) -> str:
 
 
 def _accuracy(pred: Sequence[int], gold: Sequence[int]) -> float:
-    """albert_bench.metrics.accuracy when that module provides it, else numpy."""
+    """albert_bench.metrics.glue.accuracy when that module provides it, else numpy."""
     try:
-        from albert_bench.metrics import accuracy
+        from albert_bench.metrics.glue import accuracy
     except ImportError:
         return float(np.mean(np.asarray(pred) == np.asarray(gold)))
     return float(accuracy(pred, gold))

@@ -1,7 +1,7 @@
 """Fine-tuning recipes as data: the ALBERT paper's Appendix A.4 / Table 14 (GLUE rows match
 the original run_glue.sh), the v2 RACE exception, and a short recipe for quick runs.
 
-    from tasks.recipes import get_recipe
+    from albert_bench.tasks.recipes import get_recipe
     get_recipe("rte", "paper", version="v2")   # -> Recipe(lr=3e-05, batch_size=32, ...)
 """
 from __future__ import annotations

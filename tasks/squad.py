@@ -10,7 +10,7 @@ or, without --data-dir, from the Hugging Face datasets `rajpurkar/squad` / `rajp
 (rows {id, title, context, question, answers: {text: [...], answer_start: [...]}}; an empty
 answer list means "no answer").
 
-    from tasks.squad import SquadTask
+    from albert_bench.tasks.squad import SquadTask
     task = SquadTask("squad_v2")
     examples = task.load("dev", "/data/squad")
     features = task.featurize(examples, tokenizer, max_seq_length=384)
@@ -46,10 +46,10 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from albert_bench import squad_metrics
+from albert_bench.metrics import squad as squad_metrics
 from albert_bench.io import atomic_write_json
-from tasks.common import DataError, DataSource, Examples, Metric, TaskBase, check_whole_number
-from tasks import squad_decode
+from albert_bench.tasks.common import DataError, DataSource, Examples, Metric, TaskBase, check_whole_number
+from albert_bench.tasks import squad_decode
 
 SPLITS = ("train", "dev")
 FILES = {

@@ -12,7 +12,7 @@ Two kinds of outputs, one per head:
   (Candidates are taken among valid positions before the top-n cut, so a question never
   loses its answer because the overall top-20 happened to sit in the question.)
 
-* ALBERT's own v2 head (albert_bench.squad_head.AlbertForSquadV2): `start_top_index`,
+* ALBERT's own v2 head (albert_bench.modeling.squad_head.AlbertForSquadV2): `start_top_index`,
   `start_top_log_probs` (5,), `end_top_index`, `end_top_log_probs` (5, 5), `cls_logits` ().
   Span score = start log-prob + end log-prob over the beam; na_prob = min cls logit over
   the question's windows (the original code's null score, higher = more likely no answer).
@@ -179,13 +179,13 @@ def _apply_threshold(golds: dict[str, list[str]], predictions: list[dict], thres
 
 
 def _official_v1(golds: dict[str, list[str]], preds: dict[str, str]) -> dict[str, float]:
-    from albert_bench import squad_metrics
+    from albert_bench.metrics import squad as squad_metrics
     return {k: float(v) for k, v in squad_metrics.squad_v1(golds, preds).items()}
 
 
 def _official_v2(golds: dict[str, list[str]], preds: dict[str, str],
                  na_probs: dict[str, float] | None) -> dict[str, float]:
-    from albert_bench import squad_metrics
+    from albert_bench.metrics import squad as squad_metrics
     # Counts stay integers; scores and thresholds are floats.
     return {k: int(v) if k.endswith("total") else float(v)
             for k, v in squad_metrics.squad_v2(golds, preds, na_probs).items()}

@@ -33,5 +33,5 @@ def make_batch(batch=3, seq=9, choices=None, padded=True, seed=0):
 
 @pytest.fixture
 def tiny_config():
-    from albert_bench.config import AlbertConfig
+    from albert_bench.modeling.config import AlbertConfig
     return AlbertConfig(**VARIANTS["v2"])

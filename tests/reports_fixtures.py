@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from albert_bench import records
-from albert_bench.config import PRESETS
+from albert_bench.modeling.config import PRESETS
 from albert_bench.reports.reference import MODEL_CARD
 
 _COUNTER = itertools.count()

@@ -5,11 +5,11 @@ import numpy as np
 import pytest
 import torch
 
-from albert_bench import batching
-from albert_bench.batching import LengthGroupedBatches, collate, eval_batches, split_batch
-from albert_bench.evaluation import collect_outputs
-from albert_bench.model import AlbertForQuestionAnswering, AlbertForSequenceClassification
-from tasks import common
+from albert_bench.engine import batching
+from albert_bench.engine.batching import LengthGroupedBatches, collate, eval_batches, split_batch
+from albert_bench.engine.evaluation import collect_outputs
+from albert_bench.modeling.model import AlbertForQuestionAnswering, AlbertForSequenceClassification
+from albert_bench.tasks import common
 from toy_task import tiny_config
 
 

@@ -8,7 +8,7 @@ import torch
 pytest.importorskip("transformers")
 
 from albert_bench import bench  # noqa: E402
-from albert_bench.batching import feature_length  # noqa: E402
+from albert_bench.engine.batching import feature_length  # noqa: E402
 
 
 def check_rows(rows, benches):

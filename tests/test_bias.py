@@ -12,12 +12,12 @@ from albert_bench.bias import run_bias
 from albert_bench.bias.crows_pairs import (CrowsPairsError, read_crows_pairs, score_pair_direct, score_pairs,
                                            shared_positions, summarise)
 from albert_bench.bias.templates import TemplateError, read_templates, score_templates
-from albert_bench.config import AlbertConfig
-from albert_bench.fill_mask import fill_mask
+from albert_bench.modeling.config import AlbertConfig
+from albert_bench.engine.fill_mask import fill_mask
 from albert_bench.records import load_records
-from albert_bench.tokenizer import AlbertTokenizer, train_sentencepiece
+from albert_bench.modeling.tokenizer import AlbertTokenizer, train_sentencepiece
 
-CORPUS = Path(__file__).resolve().parents[1] / "albert_bench" / "data" / "corpus.txt"
+CORPUS = Path(__file__).resolve().parents[1] / "albert_bench" / "demo" / "corpus.txt"
 
 CSV_HEADER = ",sent_more,sent_less,stereo_antistereo,bias_type,annotations,anon_writer,anon_annotators\n"
 CSV_ROWS = [

@@ -10,10 +10,10 @@ import torch
 from safetensors.torch import load_file, save_file
 from torch.testing import assert_close
 
-from albert_bench import checkpoint
-from albert_bench.checkpoint import CheckpointError
-from albert_bench.config import AlbertConfig, ConfigError
-from albert_bench.model import (AlbertForMaskedLM, AlbertForPreTraining, AlbertForQuestionAnswering,
+from albert_bench.modeling import checkpoint
+from albert_bench.modeling.checkpoint import CheckpointError
+from albert_bench.modeling.config import AlbertConfig, ConfigError
+from albert_bench.modeling.model import (AlbertForMaskedLM, AlbertForPreTraining, AlbertForQuestionAnswering,
                                 AlbertForSequenceClassification, AlbertModel)
 from conftest import VARIANTS, make_batch
 

@@ -7,7 +7,7 @@ import json
 import pytest
 import transformers
 
-from albert_bench.config import PRESETS, AlbertConfig, ConfigError
+from albert_bench.modeling.config import PRESETS, AlbertConfig, ConfigError
 from conftest import VARIANTS
 
 FACTS = {  # ALBERT_FACTS.md section 1

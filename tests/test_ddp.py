@@ -6,7 +6,7 @@ import torch
 import torch.multiprocessing as mp
 from safetensors.torch import load_file
 
-from albert_bench.train import TrainSettings, train
+from albert_bench.engine.train import TrainSettings, train
 from test_train import toy_model, toy_scorer
 from toy_task import ToyTask
 

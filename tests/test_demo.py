@@ -4,7 +4,7 @@ artefact (tables, plots, bias report, model card, HTML report) written and parse
 import json
 
 from albert_bench import cli
-from albert_bench.demo import DEMO_SETS, SEEDS
+from albert_bench.demo.run import DEMO_SETS, SEEDS
 
 
 def test_demo_ci_mode(tmp_path, capsys):

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from albert_bench.demo_data import SIZES, write_demo_data
+from albert_bench.demo.data import SIZES, write_demo_data
 
 
 @pytest.fixture(scope="module")
@@ -179,7 +179,7 @@ def test_baseline_learns_classification_sets(full):
 
 def test_real_loaders_read_every_set(full):
     try:
-        from tasks import get_task
+        from albert_bench.tasks import get_task
     except ImportError as err:   # a task module not written yet
         pytest.skip(f"task registry not importable yet: {err}")
     for name, folder in full.items():

@@ -6,13 +6,13 @@ import pytest
 import torch
 
 from albert_bench import AlbertForMaskedLM
-from albert_bench.fill_mask import fill_mask, format_fill_mask
-from albert_bench.tokenizer import AlbertTokenizer, train_sentencepiece
+from albert_bench.engine.fill_mask import fill_mask, format_fill_mask
+from albert_bench.modeling.tokenizer import AlbertTokenizer, train_sentencepiece
 
 transformers = pytest.importorskip("transformers")
 pytest.importorskip("google.protobuf")
 
-CORPUS = Path(__file__).resolve().parents[1] / "albert_bench" / "data" / "corpus.txt"
+CORPUS = Path(__file__).resolve().parents[1] / "albert_bench" / "demo" / "corpus.txt"
 TEXTS = ["The man worked as a [MASK].", "[MASK] said that Paris was cold.", "Zürich is more [MASK] than Oslo",
          "a [MASK] word near the end of a much longer sentence about the old harbour"]
 

@@ -4,8 +4,8 @@ import pytest
 from scipy import stats
 from sklearn.metrics import accuracy_score, f1_score, matthews_corrcoef
 
-from tasks.common import DataError
-from tasks.glue import GLUE_TASKS, get_glue_task, score_glue_file
+from albert_bench.tasks.common import DataError
+from albert_bench.tasks.glue import GLUE_TASKS, get_glue_task, score_glue_file
 
 T = "\t"
 
@@ -243,7 +243,7 @@ def test_featurize_with_fake_tokenizer(glue_root):
 
 
 def test_featurize_with_real_tokenizer(glue_root, tmp_path):
-    tk = pytest.importorskip("albert_bench.tokenizer")
+    tk = pytest.importorskip("albert_bench.modeling.tokenizer")
     texts = [line.split(T)[-1] for line in FIXTURES["CoLA/train.tsv"].splitlines()] + ["a man a person"] * 5
     tok = tk.AlbertTokenizer(str(tk.train_sentencepiece(texts * 4, tmp_path / "sp", vocab_size=60)))
     task = get_glue_task("mnli")
@@ -353,7 +353,7 @@ def test_score_glue_file(glue_root, tmp_path):
 
 def test_empty_second_text_is_no_pair(glue_root):
     """As the original classifier (`if example.text_b:`): [CLS] A [SEP], all of max_seq_length for A."""
-    from tasks.glue import GlueExample
+    from albert_bench.tasks.glue import GlueExample
     task = get_glue_task("rte")
     examples = [GlueExample(id="0", text_a="a man a person a man", text_b="", label="entailment"),
                 GlueExample(id="1", text_a="a man a person a man", text_b="a man", label="entailment")]

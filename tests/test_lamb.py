@@ -6,9 +6,9 @@ import pytest
 import torch
 from torch import nn
 
-from albert_bench.config import AlbertConfig
-from albert_bench.lamb import Lamb, lamb_parameter_groups
-from albert_bench.model import AlbertForPreTraining
+from albert_bench.modeling.config import AlbertConfig
+from albert_bench.pretraining.lamb import Lamb, lamb_parameter_groups
+from albert_bench.modeling.model import AlbertForPreTraining
 
 LR, WD, B1, B2, EPS = 0.1, 0.01, 0.9, 0.999, 1e-6
 GRADS = ([0.5, 1.0], [-1.0, 2.0])

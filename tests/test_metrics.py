@@ -4,8 +4,8 @@ import math
 import numpy as np
 import pytest
 
-from albert_bench import metrics
-from albert_bench.metrics import METRICS, accuracy, compute, f1, higher_is_better, matthews_correlation, pearson, spearmanr
+from albert_bench.metrics import glue as metrics
+from albert_bench.metrics.glue import METRICS, accuracy, compute, f1, higher_is_better, matthews_correlation, pearson, spearmanr
 
 PRED = [1, 0, 1, 1, 0, 1, 0, 0, 1, 1]
 GOLD = [1, 0, 0, 1, 0, 1, 1, 0, 1, 0]

@@ -10,10 +10,10 @@ from huggingface_hub import ModelCard
 from huggingface_hub.repocard_data import model_index_to_eval_results
 
 from albert_bench import records
-from albert_bench.config import AlbertConfig
-from albert_bench.model_card import build_model_card, config_bullets, write_model_card
+from albert_bench.modeling.config import AlbertConfig
+from albert_bench.reports.model_card import build_model_card, config_bullets, write_model_card
 from albert_bench.reports import load_results, model_card_table
-from tasks import REGISTRY
+from albert_bench.tasks import REGISTRY
 
 # (task, split, metrics per seed): the card's V2 base row, MNLI over three seeds (median 84.6)
 PUBLISHED = [("squad_v1", "dev", [{"f1": 90.2, "exact_match": 83.2}]),
@@ -49,7 +49,7 @@ def test_config_bullets_match_the_cards():
     assert config_bullets(AlbertConfig.from_preset("albert-large-v2"))[-1] == "17M parameters"
     assert config_bullets(AlbertConfig.from_preset("albert-xlarge-v1"))[-1] == "58M parameters"
     # a model under a million parameters is not shown as "0M"
-    from albert_bench.model import AlbertModel
+    from albert_bench.modeling.model import AlbertModel
     tiny = AlbertConfig.from_preset("albert-tiny")
     n = sum(p.numel() for p in AlbertModel(tiny).parameters())
     assert n < 10**6 and config_bullets(tiny)[-1] == f"{n / 10**6:.2f}M parameters"

@@ -9,8 +9,8 @@ import torch
 import transformers
 from torch.testing import assert_close
 
-import albert_bench.model as ours
-from albert_bench.config import PRESETS, AlbertConfig
+import albert_bench.modeling.model as ours
+from albert_bench.modeling.config import PRESETS, AlbertConfig
 from conftest import VARIANTS, make_batch
 
 HEADS = ["AlbertModel", "AlbertForPreTraining", "AlbertForMaskedLM", "AlbertForSequenceClassification",

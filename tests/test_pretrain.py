@@ -11,13 +11,13 @@ import torch.multiprocessing as mp
 from safetensors.torch import load_file
 
 from albert_bench.cli import main
-from albert_bench.model import AlbertForPreTraining, AlbertForSequenceClassification
-from albert_bench.pretrain import pretrain
-from albert_bench.pretrain_data import word_start_table
-from albert_bench.pretrain_eval import (heldout_instances, masked_token_accuracy, most_frequent_token_id,
+from albert_bench.modeling.model import AlbertForPreTraining, AlbertForSequenceClassification
+from albert_bench.pretraining.pretrain import pretrain
+from albert_bench.pretraining.data import word_start_table
+from albert_bench.pretraining.heldout import (heldout_instances, masked_token_accuracy, most_frequent_token_id,
                                         texts_to_corpus, unigram_baseline_accuracy)
-from albert_bench.tokenizer import AlbertTokenizer
-from albert_bench.train import TrainingInterrupted
+from albert_bench.modeling.tokenizer import AlbertTokenizer
+from albert_bench.engine.train import TrainingInterrupted
 
 ADJ = "red blue green big small old young happy".split()
 NOUN = "cat dog bird fish horse mouse tree house".split()

@@ -4,10 +4,10 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from albert_bench.pretrain_data import (CLS_ID, IGNORE, MASK_ID, SEP_ID, InstanceStream, layout_chunks, mask_ngrams,
+from albert_bench.pretraining.data import (CLS_ID, IGNORE, MASK_ID, SEP_ID, InstanceStream, layout_chunks, mask_ngrams,
                                         ngram_probabilities, split_heldout, word_start_table)
-from albert_bench.token_cache import TokenCorpus, build_token_cache, corpus_key, load_token_cache
-from albert_bench.tokenizer import AlbertTokenizer, train_sentencepiece
+from albert_bench.pretraining.token_cache import TokenCorpus, build_token_cache, corpus_key, load_token_cache
+from albert_bench.modeling.tokenizer import AlbertTokenizer, train_sentencepiece
 
 V = 1000
 

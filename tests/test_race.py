@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tasks.common import DataError
-from tasks.race import RaceTask, question_option
+from albert_bench.tasks.common import DataError
+from albert_bench.tasks.race import RaceTask, question_option
 
 
 class WordTokenizer:
@@ -133,7 +133,7 @@ def test_featurize_inputs_and_batching(race_dir):
 
 
 def test_featurize_truncation_keeps_last_qa_tokens():
-    from tasks.race import RaceExample
+    from albert_bench.tasks.race import RaceExample
     article = " ".join(f"a{i}" for i in range(300))
     question = " ".join(f"q{i}" for i in range(200))
     ex = RaceExample("x-0", article, question, ("o1", "o2", "o3", "o4"), "C", "high")
@@ -214,7 +214,7 @@ def test_hf_offline_error_names_id_and_flag(monkeypatch):
 
 
 def test_real_tokenizer_if_available(race_dir, tmp_path):
-    tk = pytest.importorskip("albert_bench.tokenizer")
+    tk = pytest.importorskip("albert_bench.modeling.tokenizer")
     corpus = ["tom has a red bike . ann lives in paris . what color is the bike ?"] * 50
     spm = tk.train_sentencepiece(corpus, tmp_path / "spm", vocab_size=60)
     tok = tk.AlbertTokenizer(str(spm))

@@ -1,6 +1,6 @@
 import pytest
 
-from tasks.recipes import get_recipe
+from albert_bench.tasks.recipes import get_recipe
 
 
 def test_paper_numbers():

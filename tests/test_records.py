@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 import torch
 
-from albert_bench import records, runs
-from albert_bench.model import AlbertForSequenceClassification
+from albert_bench import records
+from albert_bench.engine import runs
+from albert_bench.modeling.model import AlbertForSequenceClassification
 from toy_task import ToyTask, ToyTokenizer
 
 
@@ -138,7 +139,7 @@ def test_evaluate_matches_labels_by_name(finetuned, tmp_path):
 
 
 def test_evaluate_refuses_checkpoint_without_head(finetuned, tmp_path):
-    from albert_bench.model import AlbertModel
+    from albert_bench.modeling.model import AlbertModel
     root, _ = finetuned
     bare = AlbertModel.from_pretrained(root / "out" / "best")
     bare.save_pretrained(tmp_path / "bare")

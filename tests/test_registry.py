@@ -5,9 +5,9 @@ import sys
 import pytest
 
 from albert_bench import cli
-from tasks import REGISTRY, TASK_NAMES, get_task
-from tasks.common import HEADS
-from tasks.recipes import get_recipe
+from albert_bench.tasks import REGISTRY, TASK_NAMES, get_task
+from albert_bench.tasks.common import HEADS
+from albert_bench.tasks.recipes import get_recipe
 
 
 def test_registry_names_every_task():

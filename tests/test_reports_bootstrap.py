@@ -3,8 +3,8 @@ the paired comparison (finds a planted difference, not a null one; clear errors)
 import numpy as np
 import pytest
 
-from albert_bench import metrics as glue_metrics
-from albert_bench import squad_metrics
+from albert_bench.metrics import glue as glue_metrics
+from albert_bench.metrics import squad as squad_metrics
 from albert_bench.reports import load_results
 from albert_bench.reports import stats as st
 from albert_bench.reports.bootstrap import compare, interval, intervals, resample

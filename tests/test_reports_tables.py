@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from albert_bench.config import PRESETS
+from albert_bench.modeling.config import PRESETS
 from albert_bench.reports import load_results, render
 from albert_bench.reports.frame import recognise_preset, source_name
 from albert_bench.reports.reference import MODEL_CARD

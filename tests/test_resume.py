@@ -6,7 +6,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from albert_bench.train import TrainSettings, TrainingInterrupted, train
+from albert_bench.engine.train import TrainSettings, TrainingInterrupted, train
 from test_train import toy_model, toy_scorer
 from toy_task import ToyTask
 

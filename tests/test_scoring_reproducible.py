@@ -8,12 +8,14 @@ from pathlib import Path
 import pytest
 import torch
 
-from albert_bench import inputs, records, runs
-from albert_bench.config import AlbertConfig
-from albert_bench.demo_data import write_demo_data
-from albert_bench.model import AlbertModel
-from albert_bench.tokenizer import AlbertTokenizer, train_sentencepiece
-from tasks import get_task
+from albert_bench import records
+from albert_bench.engine import inputs
+from albert_bench.engine import runs
+from albert_bench.modeling.config import AlbertConfig
+from albert_bench.demo.data import write_demo_data
+from albert_bench.modeling.model import AlbertModel
+from albert_bench.modeling.tokenizer import AlbertTokenizer, train_sentencepiece
+from albert_bench.tasks import get_task
 
 
 @pytest.fixture(scope="module")

@@ -7,8 +7,8 @@ import math
 import pytest
 import torch
 
-from albert_bench.config import AlbertConfig
-from albert_bench.squad_head import AlbertForSquadV2, SquadV2Output, candidate_mask
+from albert_bench.modeling.config import AlbertConfig
+from albert_bench.modeling.squad_head import AlbertForSquadV2, SquadV2Output, candidate_mask
 
 TINY = dict(vocab_size=60, embedding_size=16, hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
             intermediate_size=37, max_position_embeddings=64, hidden_dropout_prob=0.0,

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from albert_bench.squad_metrics import (best_threshold, evaluate_v1, evaluate_v2, exact_score, f1_score,
+from albert_bench.metrics.squad import (best_threshold, evaluate_v1, evaluate_v2, exact_score, f1_score,
                                         normalize_answer, score_files, squad_v1, squad_v2)
 
 

@@ -11,8 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tasks.common import DataError
-from tasks.squad import SKIP_BAD_START, SquadTask
+from albert_bench.tasks.common import DataError
+from albert_bench.tasks.squad import SKIP_BAD_START, SquadTask
 
 
 class WordTokenizer:
@@ -466,7 +466,7 @@ def test_v2_all_null_best_nulls_everything(v2_dir):
 
 
 def test_real_null_odds_reach_the_official_scorer(v2_dir, monkeypatch):
-    from albert_bench import squad_metrics
+    from albert_bench.metrics import squad as squad_metrics
     calls = []
     real = squad_metrics.squad_v2
 
@@ -485,7 +485,7 @@ def test_real_null_odds_reach_the_official_scorer(v2_dir, monkeypatch):
 def test_real_tokenizer_offsets_map_back(tmp_path, v2_dir):
     """With the project's SentencePiece tokenizer: every labelled window's offsets give back
     the gold answer, and perfect logits score 100."""
-    from albert_bench.tokenizer import AlbertTokenizer, train_sentencepiece
+    from albert_bench.modeling.tokenizer import AlbertTokenizer, train_sentencepiece
     task = SquadTask("squad_v2", doc_stride=8)
     examples = task.load("train", v2_dir)
     texts = [LONG, "When was the Eiffel Tower finished or demolished? Which floor do stair climbers reach?"] * 20

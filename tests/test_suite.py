@@ -8,12 +8,14 @@ import shlex
 
 import pytest
 
-from albert_bench import cli, suite, suite_plan
-from albert_bench.demo_data import write_rte, write_sst2
+from albert_bench import cli
+from albert_bench.suite import runner as suite
+from albert_bench.suite import plan as suite_plan
+from albert_bench.demo.data import write_rte, write_sst2
 from albert_bench.records import read_jsonl
-from albert_bench.tokenizer import train_sentencepiece
-from albert_bench.train import TrainingInterrupted
-from tasks import REGISTRY, get_task
+from albert_bench.modeling.tokenizer import train_sentencepiece
+from albert_bench.engine.train import TrainingInterrupted
+from albert_bench.tasks import REGISTRY, get_task
 
 NAMES = list(REGISTRY)
 # Steps 1-6, scored and checkpointed every 2: a kill after step 3 resumes from step 2.
@@ -197,7 +199,7 @@ def test_kill_mid_grid_then_rerun_equals_uninterrupted_suite(data, tmp_path):
     assert clean.exit_code == 0 and len(clean.done) == 4 and not clean.resumed
 
     jobs = _plan(data, tmp_path / "cut")
-    from albert_bench import runs
+    from albert_bench.engine import runs
 
     def killed_in_job_3(**kwargs):
         # Job 3 (rte seed 1) dies after step 3, like a kill: the suite itself stops.

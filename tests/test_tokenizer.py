@@ -12,13 +12,13 @@ import pytest
 import sentencepiece as spm
 import torch
 
-from albert_bench.tokenizer import AlbertTokenizer, normalize_text, train_sentencepiece, truncated_lengths
+from albert_bench.modeling.tokenizer import AlbertTokenizer, normalize_text, train_sentencepiece, truncated_lengths
 
 transformers = pytest.importorskip("transformers")
 pytest.importorskip("google.protobuf")  # transformers needs protobuf to read a bare spiece.model
 HFTokenizer = transformers.AlbertTokenizer
 
-CORPUS = Path(__file__).resolve().parents[1] / "albert_bench" / "data" / "corpus.txt"
+CORPUS = Path(__file__).resolve().parents[1] / "albert_bench" / "demo" / "corpus.txt"
 EXTRA_LINES = [  # so the vocabulary has pieces for the test strings' scripts (some stay unknown)
     "Ångström met the naïve café owner in Zürich.", "Привет, как дела? Это Москва.",
     "Καλημέρα, η θάλασσα είναι ήρεμη.", "我们在北京学习中文。", "It cost 1,250.50 dollars and 2,000, and more.",

@@ -18,9 +18,9 @@ from pathlib import Path
 import pytest
 import sentencepiece as spm
 
-from albert_bench.tokenizer import AlbertTokenizer, train_sentencepiece, truncated_lengths
+from albert_bench.modeling.tokenizer import AlbertTokenizer, train_sentencepiece, truncated_lengths
 
-CORPUS = Path(__file__).resolve().parents[1] / "albert_bench" / "data" / "corpus.txt"
+CORPUS = Path(__file__).resolve().parents[1] / "albert_bench" / "demo" / "corpus.txt"
 UNDERLINE = "\u2581"
 TEXTS = [
     "a well-made, low-budget film", "(parenthesized) words (and more)", "f(x) = (a-b)", "trailing space ",

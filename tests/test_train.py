@@ -6,9 +6,9 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from albert_bench.evaluation import collect_outputs
-from albert_bench.model import AlbertForSequenceClassification
-from albert_bench.train import TrainSettings, linear_schedule, make_optimizer, train
+from albert_bench.engine.evaluation import collect_outputs
+from albert_bench.modeling.model import AlbertForSequenceClassification
+from albert_bench.engine.train import TrainSettings, linear_schedule, make_optimizer, train
 from toy_task import ToyTask, tiny_config
 
 

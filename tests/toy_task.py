@@ -11,8 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
-from albert_bench.config import AlbertConfig
-from tasks.common import Examples, Metric, TaskBase
+from albert_bench.modeling.config import AlbertConfig
+from albert_bench.tasks.common import Examples, Metric, TaskBase
 
 POS, NEG = 40, 41
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from albert_bench import records
-from albert_bench.checkpoint import BIN_NAME, SAFETENSORS_INDEX_NAME, SAFETENSORS_NAME, read_state_dict, resolve_model_dir
+from albert_bench.modeling.checkpoint import BIN_NAME, SAFETENSORS_INDEX_NAME, SAFETENSORS_NAME, read_state_dict, resolve_model_dir
 from albert_bench.io import atomic_write_text
 
 PROBES = ("card", "templates", "crows-pairs")
@@ -42,8 +42,8 @@ def load_masked_lm(model: str, tokenizer: str | None = None, device: Any = None)
     """AlbertForMaskedLM and its tokenizer from a checkpoint that has MLM-head weights (predictions.*).
     A fine-tuned or bare-encoder checkpoint would get a random head: refuse it, naming the directory."""
     from albert_bench import AlbertForMaskedLM
-    from albert_bench.evaluation import pick_device
-    from albert_bench.tokenizer import AlbertTokenizer
+    from albert_bench.engine.evaluation import pick_device
+    from albert_bench.modeling.tokenizer import AlbertTokenizer
 
     directory = resolve_model_dir(model)
     keys = _weight_keys(directory)
@@ -72,7 +72,7 @@ def run_bias(model: str, tokenizer: str | None = None, probe: str | list[str] = 
     """Run the probes, then write the record (results_dir), summary and plots (out_dir). Returns the record."""
     from albert_bench.bias.crows_pairs import read_crows_pairs, score_crows_pairs
     from albert_bench.bias.templates import read_templates, score_templates
-    from albert_bench.fill_mask import fill_mask
+    from albert_bench.engine.fill_mask import fill_mask
 
     started, created_at = time.time(), records.utc_now()
     probes = _probes(probe)
@@ -110,7 +110,7 @@ def run_bias(model: str, tokenizer: str | None = None, probe: str | list[str] = 
 
 def write_outputs(record: dict, out_dir: str | Path, results_dir: str | Path) -> dict:
     """Plots, then the summary, then the record (which names the others); each file atomically."""
-    from albert_bench.bias.report import bias_markdown, plot_crows_pairs, plot_skewed
+    from albert_bench.reports.bias import bias_markdown, plot_crows_pairs, plot_skewed
 
     out_dir = Path(out_dir)
     stem = out_dir / record["run_id"]

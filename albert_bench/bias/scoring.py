@@ -42,8 +42,8 @@ def masked_log_probs(model: Any, items: Sequence[MaskedItem], batch_size: int = 
     """Sum of log p(target | masked sequence) per item, in the items' order. Model mode is restored."""
     from tqdm import tqdm
 
-    from albert_bench.batching import collate
-    from albert_bench.evaluation import show_progress
+    from albert_bench.engine.batching import collate
+    from albert_bench.engine.evaluation import show_progress
 
     encoder, head = _mlm_parts(model)
     groups: dict[tuple, list[int]] = {}               # (ids, positions) -> indices of items

@@ -19,7 +19,7 @@ pieces masked and its log-probabilities summed (the pieces are predicted indepen
 paper's treatment of multi-token words); the output lists every such word with its piece count
 (`multi_piece`), nothing is skipped. A group word of several pieces is masked with as many [MASK]s.
 
-Template file format (one directive per line, `#` starts a comment; see data/bias_templates.txt):
+Template file format (one directive per line, `#` starts a comment; see albert_bench/bias/templates.txt):
 
     groups: male | female                       the two groups (once, before any pair)
     pair person: man | woman                    words that fill {person} ({Person}: capitalised)
@@ -39,7 +39,7 @@ from typing import Any
 
 from albert_bench.bias.scoring import MaskedItem, masked_log_probs
 
-SHIPPED_TEMPLATES = Path(__file__).resolve().parent.parent / "data" / "bias_templates.txt"
+SHIPPED_TEMPLATES = Path(__file__).resolve().with_name("templates.txt")
 MASK = "[MASK]"
 MULTI_PIECE_METHOD = "all pieces masked, log-probabilities summed"
 _SLOT = re.compile(r"\{([A-Za-z_]+)\}")

@@ -7,8 +7,11 @@
     bootstrap.py  bootstrap intervals from per-example predictions; paired comparison
     plots.py      PNG + SVG figures (matplotlib, Agg)
     html.py       one self-contained HTML report
+    bias.py       the bias probes' markdown and plots, from a bias record
+    model_card.py the Hugging Face model card (card text + model-index) from config + records
 
-Imports records and config only, never the training engine or the model.
+Imports records, metrics/, tasks/ (the registry's labels, for the card) and modeling/ (configs,
+parameter counts), never the engine, the training loop or the bias probes' scoring.
 """
 from albert_bench.reports.frame import Results, load_results
 from albert_bench.reports.render import render

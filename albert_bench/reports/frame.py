@@ -18,7 +18,7 @@ from typing import Any
 
 import pandas as pd
 
-from albert_bench.config import PRESETS
+from albert_bench.modeling.config import PRESETS
 from albert_bench.records import SCHEMA_VERSION
 
 # The sizes of the model card, in its row order; V2 rows come before V1 rows.

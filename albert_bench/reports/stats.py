@@ -17,7 +17,7 @@ from typing import Callable
 
 import numpy as np
 
-from albert_bench.squad_metrics import normalize_answer, token_f1
+from albert_bench.metrics.squad import normalize_answer, token_f1
 
 
 @dataclass

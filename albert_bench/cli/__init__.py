@@ -1,0 +1,409 @@
+"""The `albert-bench` command line: a thin layer over keyword-argument functions.
+
+    albert-bench demo                       # offline: pretrain, fine-tune with seeds, tables, bias, card, report
+    albert-bench tasks                      # every task with its metrics and data sources
+    albert-bench finetune --model albert-base-v2 --task rte --data-dir glue/RTE
+    albert-bench evaluate --model runs/rte/best --task rte --data-dir glue/RTE
+    albert-bench predict --model runs/rte/best --task rte --data-dir glue/RTE --output-dir submission
+    albert-bench score squad_v2 --data dev-v2.0.json --predictions predictions.json --na-probs null_odds.json
+    albert-bench fill-mask --model albert-base-v2 "The man worked as a [MASK]." --top-k 5
+    albert-bench pretrain --corpus corpus.txt --config albert-base-v2 --vocab-size 30000 --output-dir runs/pretrain
+    albert-bench suite --models albert-base-v2 --tasks model-card --seeds 1,2,3 --data-root data
+    albert-bench bench model
+    albert-bench bias --model albert-base-v2 --probe all --crows-pairs crows_pairs_anonymized.csv
+    albert-bench card --model runs/albert-base-v2 --results results --out README.md
+    albert-bench table --kind model-card --reference  # also glue, leaderboard, runs; md/csv/latex/html/json
+    albert-bench compare RUN_A RUN_B --json           # paired bootstrap: B - A, 95% CI, p-value
+    albert-bench report --results results --out reports   # one HTML page: tables, intervals, plots
+
+This is the only core module that imports `tasks` (the registry); everything below it
+takes task objects as arguments.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from albert_bench.cli.reports import add_report_commands
+
+EPILOG = __doc__.split("\n\n")[1]
+
+
+def _parse_overrides(pairs: list[str] | None) -> dict:
+    """`--set lr=2e-5 --set train_steps=100` -> {"lr": 2e-05, "train_steps": 100}."""
+    out = {}
+    for pair in pairs or []:
+        if "=" not in pair:
+            raise SystemExit(f"error: --set expects KEY=VALUE, got {pair!r} (e.g. --set lr=2e-5)")
+        key, value = pair.split("=", 1)
+        try:
+            out[key.strip()] = json.loads(value)
+        except json.JSONDecodeError:
+            out[key.strip()] = value
+    return out
+
+
+def _parse_label_map(text: str | None) -> dict | None:
+    """`--label-map LABEL_0=entailment,LABEL_1=not_entailment` -> dict."""
+    if not text:
+        return None
+    out = {}
+    for item in text.split(","):
+        if "=" not in item:
+            raise SystemExit(f"error: --label-map expects NAME=LABEL pairs separated by commas, got {item!r}")
+        key, value = item.split("=", 1)
+        out[key.strip()] = value.strip()
+    return out
+
+
+def cmd_tasks(args) -> int:
+    from albert_bench.tasks import REGISTRY
+    rows = []
+    for task in REGISTRY.values():
+        arrows = {True: " ↑", False: " ↓", None: ""}  # counts and thresholds have no direction
+        metrics = ", ".join(f"{m.name}{arrows[m.higher_is_better]}" for m in task.metrics)
+        hf = task.source.hf_path + (f" ({task.source.hf_config})" if task.source.hf_config else "") \
+            if task.source.hf_path else "-"
+        files = ", ".join(sorted(set(task.source.files.values())))
+        rows.append((task.name, task.head, metrics, hf, files))
+    headers = ("task", "head", "metrics", "hugging face id", "official files")
+    widths = [max(len(str(r[i])) for r in [headers, *rows]) for i in range(len(headers))]
+    for row in [headers, *rows]:
+        print("  ".join(str(c).ljust(w) for c, w in zip(row, widths)).rstrip())
+    return 0
+
+
+def cmd_finetune(args) -> int:
+    from albert_bench.engine import runs
+    from albert_bench.tasks import get_task
+    record = runs.finetune(
+        task=get_task(args.task), model=args.model, tokenizer=args.tokenizer, data_dir=args.data_dir,
+        output_dir=args.output_dir, results_dir=args.results_dir, recipe=args.recipe,
+        version=args.version, max_steps=args.max_steps, seed=args.seed, overrides=_parse_overrides(args.set),
+        micro_batch_size=args.micro_batch_size, precision=args.precision,
+        gradient_checkpointing=args.gradient_checkpointing, qa_head=args.qa_head, resume=args.resume,
+        max_train_examples=args.max_train_examples, max_eval_examples=args.max_eval_examples)
+    print(json.dumps(record["metrics"], indent=2))
+    return 0
+
+
+# Input settings `evaluate` / `predict` take as flags: the same names as finetune's --set keys.
+INPUT_FLAGS = {"max_seq_length": int, "doc_stride": int, "max_query_length": int, "max_answer_length": int,
+               "n_best": int, "null_threshold": float, "max_qa_length": int}
+
+
+def _input_flags(args) -> dict:
+    return {name: getattr(args, name) for name in INPUT_FLAGS if getattr(args, name) is not None}
+
+
+def cmd_evaluate(args) -> int:
+    from albert_bench.engine import runs
+    from albert_bench.tasks import get_task
+    record = runs.evaluate(
+        task=get_task(args.task), model=args.model, tokenizer=args.tokenizer, data_dir=args.data_dir,
+        split=args.split, label_map=_parse_label_map(args.label_map), results_dir=args.results_dir,
+        max_eval_examples=args.max_eval_examples, input_settings=_input_flags(args))
+    print(json.dumps(record["metrics"], indent=2))
+    return 0
+
+
+def cmd_predict(args) -> int:
+    from albert_bench.engine import runs
+    from albert_bench.tasks import get_task
+    paths = runs.predict(task=get_task(args.task), model=args.model, tokenizer=args.tokenizer,
+                         data_dir=args.data_dir, output_dir=args.output_dir, results_dir=args.results_dir,
+                         splits=[args.split] if args.split else None, label_map=_parse_label_map(args.label_map),
+                         input_settings=_input_flags(args))
+    for path in paths:
+        print(path)
+    return 0
+
+
+def cmd_score(args) -> int:
+    from albert_bench.tasks import get_task
+    metrics = get_task(args.task).score_file(args.data, args.predictions, na_probs=args.na_probs)
+    print(json.dumps(metrics, indent=2))
+    return 0
+
+
+def cmd_fill_mask(args) -> int:
+    from albert_bench import AlbertForMaskedLM, AlbertTokenizer
+    from albert_bench.engine.fill_mask import fill_mask, format_fill_mask
+    model = AlbertForMaskedLM.from_pretrained(args.model).eval()
+    tokenizer = AlbertTokenizer.from_pretrained(args.tokenizer or args.model)
+    for text in args.text:
+        results = fill_mask(model, tokenizer, text, top_k=args.top_k)
+        if args.json:
+            print(json.dumps(results, ensure_ascii=False))
+            continue
+        print(format_fill_mask(text, results))
+    return 0
+
+
+def cmd_demo(args) -> int:
+    from albert_bench.demo.run import run_demo
+    from albert_bench.tasks import get_task
+    run_demo(get_task=get_task, output_dir=args.output_dir, size=args.size, seed=args.seed,
+             results_dir=args.results_dir)
+    return 0
+
+
+def cmd_suite(args) -> int:
+    from albert_bench.suite import runner as suite
+    from albert_bench.tasks import REGISTRY, get_task
+    jobs = suite.plan(models=args.models, tasks=args.tasks, seeds=args.seeds, data_root=args.data_root,
+                      output_root=args.output_root, results_dir=args.results_dir, overrides=_parse_overrides(args.set),
+                      get_task=get_task, task_names=list(REGISTRY), recipe=args.recipe, max_steps=args.max_steps,
+                      tokenizer=args.tokenizer, max_train_examples=args.max_train_examples,
+                      max_eval_examples=args.max_eval_examples)
+    summary = suite.run_suite(jobs, get_task=get_task, shard=suite.parse_shard(args.shard), dry_run=args.dry_run,
+                              micro_batch_size=args.micro_batch_size, precision=args.precision,
+                              gradient_checkpointing=args.gradient_checkpointing)
+    if not args.dry_run and suite.is_main_process():
+        print(suite.final_tables(summary, args.tasks))
+    return summary.exit_code
+
+
+def cmd_pretrain(args) -> int:
+    from albert_bench.pretraining.pretrain import pretrain
+    summary = pretrain(
+        corpus=args.corpus, config=args.config, tokenizer=args.tokenizer, vocab_size=args.vocab_size,
+        output_dir=args.output_dir, steps=args.steps, seq_len=args.seq_len, batch_size=args.batch_size, lr=args.lr,
+        optimizer=args.optimizer, warmup=args.warmup, seed=args.seed, resume=args.resume, device=args.device,
+        precision=args.precision, micro_batch_size=args.micro_batch_size,
+        gradient_checkpointing=args.gradient_checkpointing, heldout_fraction=args.heldout_fraction,
+        cache_dir=args.cache_dir, config_overrides=_parse_overrides(args.set))
+    print(json.dumps({k: summary[k] for k in ("output_dir", "steps", "loss", "mlm_loss", "sop_loss", "heldout")
+                      if k in summary}, indent=2))
+    return 0
+
+
+def cmd_bench(args) -> int:
+    from albert_bench import bench
+    fn = {"model": bench.bench_model, "scoring": bench.bench_scoring}[args.what]
+    rows = fn(size=args.size, device=args.device, quick=args.quick)
+    print(bench.format_table(rows))
+    return 0
+
+
+def cmd_bias(args) -> int:
+    from albert_bench.bias import run_bias
+    # Offline by default: CrowS-Pairs only with its CSV, unless asked for by name (then the Hub).
+    probe = args.probe or (["card", "templates"] + (["crows-pairs"] if args.crows_pairs else []))
+    record = run_bias(model=args.model, tokenizer=args.tokenizer, probe=probe, top_k=args.top_k,
+                      templates=args.templates, crows_pairs=args.crows_pairs, out_dir=args.out,
+                      results_dir=args.results_dir, batch_size=args.batch_size, device=args.device)
+    print(record["outputs"]["summary"])
+    print(record["path"])
+    return 0
+
+
+def cmd_card(args) -> int:
+    from albert_bench.reports.model_card import write_model_card
+    from albert_bench.tasks import REGISTRY
+    print(write_model_card(model=args.model, results_dir=args.results, bias=args.bias, out=args.out,
+                           tasks=REGISTRY, license=args.license, language=args.language))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="albert-bench", description="Fine-tune and score ALBERT on GLUE, SQuAD and RACE.",
+        epilog="examples:\n" + EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def add(name, fn, help, example):
+        p = sub.add_parser(name, help=help, description=help, epilog=f"example:\n  {example}",
+                           formatter_class=argparse.RawDescriptionHelpFormatter)
+        p.set_defaults(fn=fn)
+        return p
+
+    p = add("demo", cmd_demo, "offline demo: pretrain a small ALBERT, fine-tune it on every task format with seeds, "
+            "then the tables, plots, bias probe, model card and HTML report",
+            "albert-bench demo")
+    p.add_argument("--output-dir", default="reports/demo",
+                   help="where data, models, runs, tables, plots, bias report, model card and HTML report go "
+                        "(default: reports/demo)")
+    p.add_argument("--results-dir", default=None, help="run records (default: OUTPUT_DIR/results)")
+    p.add_argument("--size", choices=["full", "ci"], default="full", help="ci: a reduced run for tests")
+    p.add_argument("--seed", type=int, default=0)
+
+    add("tasks", cmd_tasks, "list every task with its metrics and data sources", "albert-bench tasks")
+
+    def model_args(p, need_data=False):
+        p.add_argument("--model", required=True, help="checkpoint directory or Hugging Face id")
+        p.add_argument("--task", required=True, help="task name (see `albert-bench tasks`)")
+        p.add_argument("--tokenizer", default=None, help="directory with spiece.model (default: the model's)")
+        p.add_argument("--data-dir", required=need_data, default=None,
+                       help="official download folder (default: the Hugging Face dataset, online only)")
+
+    def input_args(p):
+        g = p.add_argument_group("input settings", "each defaults to the checkpoint's saved value "
+                                 f"(albert_bench_inputs.json), else the task's paper recipe")
+        for name, kind in INPUT_FLAGS.items():
+            g.add_argument("--" + name.replace("_", "-"), type=kind, default=None, dest=name,
+                           help="SQuAD v2: null odds above it answer \"\" (default: tuned on the split)"
+                           if name == "null_threshold" else None)
+
+    p = add("finetune", cmd_finetune, "fine-tune a model on a task with the paper's recipe",
+            "albert-bench finetune --model albert-base-v2 --task mrpc --data-dir glue/MRPC --recipe paper")
+    model_args(p)
+    p.add_argument("--output-dir", default=None, help="checkpoints go here (default: runs/TASK)")
+    p.add_argument("--results-dir", default="results")
+    p.add_argument("--recipe", choices=["paper", "quick"], default="paper")
+    p.add_argument("--version", choices=["v1", "v2"], default=None, help="recipe variant (default: from the model name)")
+    p.add_argument("--max-steps", type=int, default=None, help="override the recipe's train steps")
+    p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--set", action="append", metavar="KEY=VALUE",
+                   help="override a recipe field, e.g. --set lr=2e-5 --set batch_size=16")
+    p.add_argument("--micro-batch-size", type=int, default=None, help="per-device batch; accumulation reaches the recipe batch")
+    p.add_argument("--precision", choices=["auto", "fp32", "bf16", "fp16"], default="auto")
+    p.add_argument("--gradient-checkpointing", action="store_true")
+    p.add_argument("--qa-head", choices=["hf", "albert"], default="hf",
+                   help="SQuAD head: hf (span head, [CLS] null score) or albert (the original v2 head)")
+    p.add_argument("--resume", action="store_true", help="continue from OUTPUT_DIR/checkpoint")
+    p.add_argument("--max-train-examples", type=int, default=None)
+    p.add_argument("--max-eval-examples", type=int, default=None)
+
+    p = add("evaluate", cmd_evaluate, "score a fine-tuned checkpoint on dev without training",
+            "albert-bench evaluate --model runs/mnli/best --task mnli --data-dir glue/MNLI")
+    model_args(p)
+    p.add_argument("--split", default=None, help="split to score (default: the task's dev splits)")
+    p.add_argument("--label-map", default=None, help="checkpoint label names to task labels, e.g. LABEL_0=0,LABEL_1=1")
+    p.add_argument("--results-dir", default="results")
+    p.add_argument("--max-eval-examples", type=int, default=None)
+    input_args(p)
+
+    p = add("predict", cmd_predict, "write test-set predictions (GLUE submission files, SQuAD predictions json)",
+            "albert-bench predict --model runs/rte/best --task rte --data-dir glue/RTE --output-dir submission")
+    model_args(p, need_data=False)
+    p.add_argument("--output-dir", required=True)
+    p.add_argument("--split", default=None, help="split to predict (default: the task's test splits)")
+    p.add_argument("--label-map", default=None, help="checkpoint label names to task labels")
+    p.add_argument("--results-dir", default=None, help="where the run record goes (default: OUTPUT_DIR)")
+    input_args(p)
+
+    p = add("score", cmd_score, "score a predictions file against gold like the official scripts",
+            "albert-bench score squad_v2 --data dev-v2.0.json --predictions predictions.json --na-probs null_odds.json")
+    p.add_argument("task")
+    p.add_argument("--data", required=True, help="gold file or task folder")
+    p.add_argument("--predictions", required=True, help="SQuAD: json id -> text; GLUE: index<TAB>prediction tsv")
+    p.add_argument("--na-probs", default=None, help="SQuAD v2.0 null-odds json (id -> float)")
+
+    p = add("fill-mask", cmd_fill_mask, "top-k fillers for [MASK], like the Hugging Face fill-mask pipeline",
+            'albert-bench fill-mask --model albert-base-v2 "The man worked as a [MASK]." --top-k 5')
+    p.add_argument("text", nargs="+")
+    p.add_argument("--model", required=True)
+    p.add_argument("--tokenizer", default=None)
+    p.add_argument("--top-k", type=int, default=5)
+    p.add_argument("--json", action="store_true", help="print the pipeline structure as JSON")
+
+    p = add("suite", cmd_suite, "the paper's grid: fine-tune every (model, task, seed), resumable, shardable",
+            "albert-bench suite --models albert-base-v2 --tasks model-card --seeds 1,2,3 --data-root data")
+    p.add_argument("--models", required=True, help="comma list: Hub ids, checkpoint folders or preset:NAME")
+    p.add_argument("--tasks", required=True, help="model-card | glue | all | comma list of task names")
+    p.add_argument("--seeds", required=True, help="comma list, e.g. 1,2,3 (tables show the median)")
+    p.add_argument("--data-root", default=None, help="folder with the official downloads: GLUE task folders "
+                   "(CoLA, SST-2, ...), SQuAD/ (or the SQuAD json files), RACE/ (default: Hugging Face datasets)")
+    p.add_argument("--output-root", default="runs", help="checkpoints: OUTPUT_ROOT/MODEL/TASK/seedK (default: runs)")
+    p.add_argument("--results-dir", default="results")
+    p.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a recipe field for every task")
+    p.add_argument("--shard", default=None, metavar="K/N", help="run every N-th job from K (0-based); default: "
+                   "SLURM_ARRAY_TASK_ID - SLURM_ARRAY_TASK_MIN of SLURM_ARRAY_TASK_COUNT when set, else all")
+    p.add_argument("--dry-run", action="store_true", help="print the plan and each job's finetune line; run nothing")
+    p.add_argument("--recipe", choices=["paper", "quick"], default="paper")
+    p.add_argument("--max-steps", type=int, default=None, help="override every recipe's train steps")
+    p.add_argument("--tokenizer", default=None, help="directory with spiece.model (default: each model's)")
+    p.add_argument("--max-train-examples", type=int, default=None)
+    p.add_argument("--max-eval-examples", type=int, default=None)
+    p.add_argument("--micro-batch-size", type=int, default=None, help="per-device batch; accumulation reaches the recipe batch")
+    p.add_argument("--precision", choices=["auto", "fp32", "bf16", "fp16"], default="auto")
+    p.add_argument("--gradient-checkpointing", action="store_true")
+
+    p = add("pretrain", cmd_pretrain, "pretrain an ALBERT from scratch: n-gram masked LM + sentence order, LAMB",
+            "albert-bench pretrain --corpus corpus.txt --config albert-base-v2 --vocab-size 30000 "
+            "--output-dir runs/pretrain --steps 10000 --seq-len 128 --batch-size 256")
+    p.add_argument("--corpus", nargs="+", required=True, metavar="FILE",
+                   help="text files: one sentence per line, blank lines between documents")
+    p.add_argument("--config", required=True, help="preset name (albert-base-v2, albert-tiny, ...) or config.json")
+    tok = p.add_mutually_exclusive_group(required=True)
+    tok.add_argument("--tokenizer", default=None, help="directory with spiece.model")
+    tok.add_argument("--vocab-size", type=int, default=None, help="train a SentencePiece model of N pieces on the corpus")
+    p.add_argument("--output-dir", required=True, help="the Hugging Face model folder (+ checkpoint/, log.jsonl)")
+    p.add_argument("--steps", type=int, default=125_000, help="optimizer steps (paper: 125000)")
+    p.add_argument("--seq-len", type=int, default=512, help="tokens per sequence (paper: 512)")
+    p.add_argument("--batch-size", type=int, default=4096, help="global batch, all devices (paper: 4096)")
+    p.add_argument("--lr", type=float, default=0.00176, help="peak learning rate (paper: 0.00176 with LAMB)")
+    p.add_argument("--optimizer", choices=["lamb", "adamw"], default="lamb")
+    p.add_argument("--warmup", type=int, default=None, help="warmup steps (default: 2.5%% of --steps, as 3125/125k)")
+    p.add_argument("--seed", type=int, default=12345)
+    p.add_argument("--resume", action="store_true", help="continue from OUTPUT_DIR/checkpoint")
+    p.add_argument("--device", default=None, help="cpu, cuda, cuda:1 (default: the GPU if any)")
+    p.add_argument("--precision", choices=["auto", "fp32", "bf16", "fp16"], default="auto")
+    p.add_argument("--micro-batch-size", type=int, default=None, help="per-device forward batch (accumulation fills the rest)")
+    p.add_argument("--gradient-checkpointing", action="store_true")
+    p.add_argument("--heldout-fraction", type=float, default=0.0,
+                   help="keep the corpus' last share of sentences out; report masked-token accuracy on it")
+    p.add_argument("--cache-dir", default=None, help="tokenized-corpus cache (default: OUTPUT_DIR/token_cache)")
+    p.add_argument("--set", action="append", metavar="KEY=VALUE",
+                   help="override a config field, e.g. --set hidden_size=256 --set num_hidden_layers=4")
+
+    p = add("bias", cmd_bias, "bias probes on a masked-LM checkpoint: the card's fill-mask probe, "
+            "template scores (Kurita et al. 2019), CrowS-Pairs (Nangia et al. 2020)",
+            "albert-bench bias --model albert-base-v2 --probe all --crows-pairs crows_pairs_anonymized.csv")
+    p.add_argument("--model", required=True, help="checkpoint directory with MLM-head weights (or Hugging Face id)")
+    p.add_argument("--tokenizer", default=None, help="directory with spiece.model (default: the model's)")
+    p.add_argument("--probe", choices=["card", "templates", "crows-pairs", "all"], default=None,
+                   help="default: card and templates, plus crows-pairs when --crows-pairs FILE is given; "
+                        "all / crows-pairs without a file read the Hugging Face dataset (online only)")
+    p.add_argument("--top-k", type=int, default=5, help="fill-mask predictions shown by the card probe")
+    p.add_argument("--templates", default=None, help="template file (default: the shipped set; format in "
+                   "albert_bench/bias/templates.py)")
+    p.add_argument("--crows-pairs", default=None, help="official crows_pairs_anonymized.csv "
+                   "(default: the Hugging Face dataset nyu-mll/crows_pairs, online only)")
+    p.add_argument("--out", default="reports/bias", help="markdown summary and plots (default: reports/bias)")
+    p.add_argument("--results-dir", default="results", help="where the run record goes (default: results)")
+    p.add_argument("--batch-size", type=int, default=64, help="masked sentences per forward pass")
+    p.add_argument("--device", default="auto")
+
+    p = add("card", cmd_card, "write a Hugging Face model card (model-index from the run records, bias section)",
+            "albert-bench card --model runs/albert-base-v2 --results results --out README.md")
+    p.add_argument("--model", required=True, help="checkpoint directory (its config.json)")
+    p.add_argument("--results", default="results", help="run records to take scores from (default: results)")
+    p.add_argument("--bias", default=None, help="a bias record (default: the newest one for this model, if any)")
+    p.add_argument("--out", default=None, help="where the card goes (default: MODEL/README.md)")
+    p.add_argument("--license", default="apache-2.0")
+    p.add_argument("--language", default="en")
+
+    p = add("bench", cmd_bench, "throughput and memory against transformers, measured in one run",
+            "albert-bench bench model --size base")
+    p.add_argument("what", choices=["model", "scoring"])
+    p.add_argument("--size", default="base")
+    p.add_argument("--device", default="auto")
+    p.add_argument("--quick", action="store_true")
+
+    add_report_commands(add)
+    return parser
+
+
+COMMANDS = ("demo", "tasks", "finetune", "evaluate", "predict", "score", "fill-mask", "suite", "pretrain", "bench", "bias", "card", "table", "compare",
+            "plot", "report")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.fn(args)
+    except (ValueError, FileNotFoundError, KeyError) as err:
+        # Errors a user can cause come as one message, not a traceback (set ALBERT_BENCH_DEBUG=1 for it).
+        import os
+        if os.environ.get("ALBERT_BENCH_DEBUG"):
+            raise
+        print(f"albert-bench {args.command}: error: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,400 @@
+"""What the CLI runs, as keyword-argument functions that take task OBJECTS (core modules never
+import the `tasks` registry; the caller looks tasks up).
+
+    from albert_bench.engine import runs
+    from albert_bench.tasks import get_task
+    record = runs.finetune(task=get_task("rte"), model="albert-base-v2", data_dir="glue/RTE",
+                           output_dir="runs/rte", recipe="paper")
+    record["metrics"]["best"]["dev"]["accuracy"]
+    record = runs.evaluate(task=get_task("mnli"), model="runs/mnli/best", data_dir="glue/MNLI")
+    paths = runs.predict(task=get_task("rte"), model="runs/rte/best", data_dir="glue/RTE",
+                         output_dir="submission")                   # [submission/RTE.tsv]
+
+`model` is a checkpoint directory, a Hugging Face Hub id, or "preset:NAME" (a randomly
+initialised model of an AlbertConfig preset, e.g. "preset:albert-tiny"; needs `tokenizer`).
+Every run writes a record (albert_bench/records.py) into `results_dir` and returns it.
+"""
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import time
+from pathlib import Path
+from typing import Any, Sequence
+
+import torch
+
+from albert_bench import records
+from albert_bench.engine import inputs
+from albert_bench.modeling.config import AlbertConfig
+from albert_bench.engine.evaluation import collect_outputs, pick_device, resolve_precision
+from albert_bench.modeling.model import (AlbertForMultipleChoice, AlbertForQuestionAnswering,
+                                AlbertForSequenceClassification)
+from albert_bench.engine.train import TrainSettings, set_seed, train
+
+PRESET_PREFIX = "preset:"
+# Loop options `overrides` may also carry (besides recipe fields such as lr or batch_size).
+LOOP_OPTIONS = ("checkpoint_every", "eval_batch_size")
+
+
+# ---- models, tokenizers, data ------------------------------------------------------------
+
+def model_class(task: Any, qa_head: str = "hf", architectures: Sequence[str] | None = None) -> type:
+    """The head class for task.head (ARCHITECTURE.md). For QA, qa_head="albert" (or a checkpoint
+    saved from AlbertForSquadV2) gives ALBERT's original SQuAD 2.0 head."""
+    if task.head in ("classification", "regression"):
+        return AlbertForSequenceClassification
+    if task.head == "multiple_choice":
+        return AlbertForMultipleChoice
+    if task.head == "question_answering":
+        if qa_head == "albert" or "AlbertForSquadV2" in (architectures or ()):
+            from albert_bench.modeling.squad_head import AlbertForSquadV2
+            return AlbertForSquadV2
+        if qa_head != "hf":
+            raise ValueError(f"--qa-head {qa_head!r}: choose hf or albert")
+        return AlbertForQuestionAnswering
+    raise ValueError(f"task {task.name!r} has head {task.head!r}, which the engine does not know")
+
+
+def label_overrides(task: Any) -> dict:
+    """Config fields that make a fresh head fit the task."""
+    if task.head == "regression":
+        return {"num_labels": 1, "problem_type": "regression"}
+    if task.head == "classification":
+        return {"id2label": dict(enumerate(task.labels)), "problem_type": "single_label_classification"}
+    return {}
+
+
+def load_model(source: str, cls: type, vocab_size: int | None = None, **config_overrides) -> torch.nn.Module:
+    """A checkpoint directory / Hub id via from_pretrained, or "preset:NAME" randomly initialised
+    (with the tokenizer's vocabulary size)."""
+    source = str(source)
+    if source.startswith(PRESET_PREFIX):
+        extra = {"vocab_size": vocab_size} if vocab_size else {}
+        config = AlbertConfig.from_preset(source[len(PRESET_PREFIX):], **extra, **config_overrides)
+        return cls(config)
+    return cls.from_pretrained(source, **config_overrides)
+
+
+def load_tokenizer(tokenizer: Any, model: str):
+    """A tokenizer object as is; else AlbertTokenizer from `tokenizer` or the model's directory."""
+    if tokenizer is not None and not isinstance(tokenizer, (str, os.PathLike)):
+        return tokenizer
+    from albert_bench.modeling.tokenizer import AlbertTokenizer
+    if tokenizer is None:
+        if str(model).startswith(PRESET_PREFIX):
+            raise ValueError(f"--model {model} is a random preset without a tokenizer; pass --tokenizer DIR "
+                             "(a folder with spiece.model)")
+        from albert_bench.modeling.checkpoint import resolve_model_dir
+        tokenizer = resolve_model_dir(model)
+    return AlbertTokenizer.from_pretrained(tokenizer)
+
+
+def infer_version(model: str) -> str:
+    """"v1" for names like albert-base-v1, else "v2" (the recipes differ only on RACE)."""
+    return "v1" if re.search(r"v1(\b|_|$)", Path(str(model)).name or str(model)) else "v2"
+
+
+def resolve_recipe(task: Any, recipe: Any, version: str, overrides: dict, max_steps: int | None):
+    """The Recipe object: `recipe` as given when it is one, else looked up by name. `overrides`
+    may also hold loop options and the task's input settings (doc_stride...), which are not
+    recipe fields."""
+    skip = set(LOOP_OPTIONS) | set(getattr(task, "input_settings", ()))
+    fields = {k: v for k, v in overrides.items() if k not in skip and v is not None}
+    if max_steps is not None:
+        fields["train_steps"] = max_steps
+    if isinstance(recipe, str):
+        # Recipes are data in tasks/recipes.py; the task looks its own up, so core never imports tasks.
+        base = task.get_recipe(recipe, version=version)
+    else:
+        base = recipe
+    from dataclasses import replace
+    unknown = set(fields) - set(base.__dataclass_fields__)
+    if unknown:
+        raise ValueError(f"unknown recipe field(s) {sorted(unknown)} in --set; fields: "
+                         f"{', '.join(base.__dataclass_fields__)}, {', '.join(LOOP_OPTIONS)}"
+                         + "".join(f", {k}" for k in getattr(task, "input_settings", ())))
+    # --max-steps shortens the run: keep the paper's warmup FRACTION unless warmup is set too.
+    if "train_steps" in fields and "warmup_steps" not in fields:
+        fields["warmup_steps"] = round(base.warmup_steps * fields["train_steps"] / base.train_steps)
+    return replace(base, **fields)
+
+
+def load_split(task: Any, split: str, data_dir: Any, limit: int | None):
+    examples = task.load(split, data_dir)
+    if limit is not None and len(examples) > limit:
+        examples = type(examples)(examples[:limit], skipped=getattr(examples, "skipped", None)) \
+            if hasattr(examples, "skipped") else examples[:limit]
+    return examples
+
+
+def _model_summary(source: str, model: torch.nn.Module) -> dict:
+    n = sum(p.numel() for p in {id(p): p for p in model.parameters()}.values())
+    return {"source": str(source), "config": model.config.to_dict(), "num_parameters": n,
+            "head": type(model).__name__}
+
+
+def _tokenizer_name(tokenizer: Any, model: str) -> str | None:
+    """What the record says the tokenizer was: its folder, the model's folder, or the object's type."""
+    if isinstance(tokenizer, (str, os.PathLike)):
+        return str(tokenizer)
+    if tokenizer is None:
+        return str(model)
+    return getattr(tokenizer, "name_or_path", None) or type(tokenizer).__name__
+
+
+def _rank() -> int:
+    return int(os.environ.get("RANK", "0"))
+
+
+def _scorer(task, split_data: dict, batch_size: int, pad_id: int, transform=None):
+    """score(model, precision) for the training loop / evaluate: run, (permute,) task.score."""
+    def score(model, precision):
+        metrics, predictions = {}, {}
+        for split, (examples, features) in split_data.items():
+            outputs = collect_outputs(model, features, batch_size=batch_size, precision=precision,
+                                      pad_id=pad_id, desc=split)
+            if transform is not None:
+                outputs = transform(outputs)
+            metrics[split], predictions[split] = task.score(examples, features, outputs)
+        return metrics, predictions
+    return score
+
+
+# ---- finetune ----------------------------------------------------------------------------
+
+def finetune(task: Any, model: str, tokenizer: Any = None, data_dir: str | None = None,
+             output_dir: str | None = None, results_dir: str = "results", recipe: Any = "paper",
+             version: str | None = None, max_steps: int | None = None, seed: int = 42,
+             overrides: dict | None = None, micro_batch_size: int | None = None, precision: str = "auto",
+             gradient_checkpointing: bool = False, qa_head: str = "hf", resume: bool = False,
+             max_train_examples: int | None = None, max_eval_examples: int | None = None,
+             device: str | None = None, _stop_at_step: int | None = None) -> dict:
+    """Fine-tune `model` on `task` with a recipe ("paper", "quick" or a Recipe object), score
+    the dev splits during training, keep output_dir/best and output_dir/last, write the run
+    record. Returns the record (plus "path": where it was written).
+
+        finetune(task=get_task("mrpc"), model="albert-base-v2", data_dir="glue/MRPC",
+                 output_dir="runs/mrpc", max_steps=200, overrides={"lr": 2e-5})
+    """
+    started = time.time()
+    created_at = records.utc_now()
+    version = version or infer_version(model)
+    overrides = dict(overrides or {})
+    rec = resolve_recipe(task, recipe, version, overrides, max_steps)
+    output_dir = Path(output_dir or Path("runs") / task.name)
+    set_seed(seed)
+
+    # Data first: a wrong --data-dir fails before a large model is loaded.
+    train_examples = load_split(task, task.train_split, data_dir, max_train_examples)
+    eval_examples = {split: load_split(task, split, data_dir, max_eval_examples) for split in task.eval_splits}
+    tok = load_tokenizer(tokenizer, model)
+    # The task's own input settings (SQuAD doc_stride...) may come with --set like recipe fields.
+    input_flags = {k: v for k, v in overrides.items() if k in getattr(task, "input_settings", ()) and v is not None}
+    task = inputs.configure(task, input_flags)
+    cls = model_class(task, qa_head)
+    dropouts = {"hidden_dropout_prob": rec.albert_dropout, "attention_probs_dropout_prob": rec.albert_dropout,
+                "classifier_dropout_prob": rec.classifier_dropout}
+    net = load_model(model, cls, vocab_size=getattr(tok, "vocab_size", None), **label_overrides(task), **dropouts)
+    max_len = min(rec.max_seq_length, net.config.max_position_embeddings)
+    pad_id = getattr(tok, "pad_token_id", 0)
+    # What shapes the inputs, saved with every checkpoint so that scoring it later featurizes the same.
+    input_values = {name: getattr(rec if name == "max_seq_length" else task, name) for name in inputs.names(task)}
+    input_sources = {name: "flag" if name in overrides else "recipe" for name in input_values}
+    saved_inputs = inputs.file_content(task, {**input_values, "max_seq_length": max_len})
+
+    train_features = task.featurize(train_examples, tok, max_len)
+    evals = {split: (examples, task.featurize(examples, tok, max_len)) for split, examples in eval_examples.items()}
+    eval_batch_size = int(overrides.get("eval_batch_size") or 64)
+    score = _scorer(task, evals, eval_batch_size, pad_id) if evals else None
+    higher = {m.name: m.higher_is_better for m in task.metrics}.get(task.main_metric, True)
+
+    settings = TrainSettings.from_recipe(
+        rec, micro_batch_size=micro_batch_size, precision=precision, gradient_checkpointing=gradient_checkpointing,
+        seed=seed, eval_batch_size=eval_batch_size, checkpoint_every=int(overrides.get("checkpoint_every") or 0))
+    result = train(net, train_features, settings, output_dir, score=score, main_metric=task.main_metric,
+                   higher_is_better=higher, tokenizer=tok if hasattr(tok, "save_pretrained") else None,
+                   resume=resume, device=device, pad_id=pad_id, extra_files={inputs.INPUTS_FILE: saved_inputs},
+                   _stop_at_step=_stop_at_step)
+
+    run_id = records.new_run_id(task.name, created_at)
+    predictions, predictions_last = _copy_run_files(result, list(evals), results_dir, run_id)
+    examples = {task.train_split: records.count_examples(train_examples),
+                **{s: records.count_examples(ex) for s, (ex, _) in evals.items()}}
+    recipe_dict = {**rec.to_dict(), "name": recipe if isinstance(recipe, str) else "custom", "version": version,
+                   "micro_batch_size": result.micro_batch_size, "accumulation_steps": result.accumulation_steps,
+                   "world_size": result.world_size, "precision": result.precision,
+                   "gradient_checkpointing": gradient_checkpointing, "checkpoint_every": settings.checkpoint_every,
+                   "eval_batch_size": eval_batch_size, "max_train_examples": max_train_examples,
+                   "max_eval_examples": max_eval_examples, "qa_head": qa_head, "resumed": resume}
+    record = records.build_record(
+        run_id=run_id, kind="finetune", task=task.name,
+        splits={"train": task.train_split, "eval": list(evals)},
+        model=_model_summary(model, net), tokenizer=_tokenizer_name(tokenizer, model),
+        recipe=recipe_dict, seed=seed, metrics={"best": result.best_metrics, "last": result.last_metrics},
+        best_step=result.best_step, examples=examples, predictions=predictions,
+        log=f"{run_id}/log.jsonl", wall_time_s=time.time() - started,
+        device=records.device_string(result.device, result.world_size), created_at=created_at, predictions_last=predictions_last, main_metric=task.main_metric,
+        steps=result.step, features={task.train_split: len(train_features),
+                                     **{s: len(f) for s, (_, f) in evals.items()}},
+        output_dir=str(output_dir), checkpoints={"best": str(result.best_dir) if result.best_dir else None,
+                                                 "last": str(result.last_dir)},
+        inputs=inputs.describe(input_values, input_sources, max_len), data_dir=str(data_dir) if data_dir else None)
+    if _rank() == 0:
+        record["path"] = str(records.write_record(record, results_dir))
+    return record
+
+
+def _copy_run_files(result, splits: list[str], results_dir: str, run_id: str) -> tuple[dict, dict]:
+    """Copy the best and last dev predictions and the step log beside the record (rank 0 only);
+    returns {split: relative path} for best and for last."""
+    best, last = {}, {}
+    if _rank() != 0:
+        return best, last
+    folder = records.run_folder(results_dir, run_id)
+    folder.mkdir(parents=True, exist_ok=True)
+    for split in splits:
+        for source, found, suffix in ((result.best_dir, best, ""), (result.last_dir, last, "-last")):
+            src = source / f"predictions-{split}.jsonl" if source else None
+            if src is not None and src.is_file():
+                dst = folder / f"predictions-{split}{suffix}.jsonl"
+                shutil.copyfile(src, dst)
+                found[split] = dst.relative_to(results_dir).as_posix()
+    shutil.copyfile(result.log_path, folder / "log.jsonl")
+    return best, last
+
+
+# ---- evaluate / predict ------------------------------------------------------------------
+
+def label_permutation(config: AlbertConfig, task: Any, label_map: dict | None) -> list[int] | None:
+    """Column j of the task's logits = column perm[j] of the checkpoint's, matched by label NAME
+    (so an MNLI model trained with entailment=0 scores right against another order)."""
+    if task.head == "regression":
+        if config.num_labels != 1:
+            raise ValueError(f"{task.name} is a regression task but the checkpoint has num_labels="
+                             f"{config.num_labels}; use a model fine-tuned on {task.name}")
+        return None
+    if task.head != "classification":
+        return None
+    names = [str(config.id2label[i]) for i in range(config.num_labels)]
+    if label_map:
+        unknown = set(label_map) - set(names)
+        if unknown:
+            raise ValueError(f"--label-map names {sorted(unknown)} are not labels of the checkpoint ({names})")
+        names = [str(label_map.get(n, n)) for n in names]
+    wanted = [str(x) for x in task.labels]
+    if len(names) != len(wanted):
+        raise ValueError(f"the checkpoint has {len(names)} labels {names} but {task.name} has {len(wanted)} "
+                         f"{wanted}; use a model fine-tuned on {task.name}")
+    lower = [n.lower() for n in names]
+    missing = [w for w in wanted if w.lower() not in lower]
+    if missing:
+        example = ",".join(f"{n}={w}" for n, w in zip(names, wanted))
+        generic = all(re.fullmatch(r"LABEL_\d+", n) for n in names)
+        why = "has only generic label names" if generic else f"has labels {names}"
+        raise ValueError(f"the checkpoint {why}, which do not name {task.name}'s labels {wanted}; pass "
+                         f"--label-map to say which is which (e.g. --label-map {example}; check the model card)")
+    return [lower.index(w.lower()) for w in wanted]
+
+
+def _load_for_scoring(task: Any, model: str):
+    """from_pretrained with the checkpoint's own labels; refuses a checkpoint without the head.
+    Returns the model and its local directory (None for a preset)."""
+    from albert_bench.modeling.checkpoint import resolve_model_dir
+    directory = resolve_model_dir(model) if not str(model).startswith(PRESET_PREFIX) else None
+    architectures = AlbertConfig.from_pretrained(directory).architectures if directory else None
+    cls = model_class(task, "hf", architectures)
+    if architectures and cls.__name__ not in architectures:
+        raise ValueError(f"{model} was saved from {architectures[0]}, not {cls.__name__}: it has no trained "
+                         f"{task.head} head; fine-tune it first (albert-bench finetune --task {task.name})")
+    return load_model(str(directory or model), cls), directory
+
+
+def _permuted(perm: list[int] | None):
+    if perm is None or perm == sorted(perm):
+        return None
+    return lambda outputs: {**outputs, "logits": [row[perm] for row in outputs["logits"]]}
+
+
+def evaluate(task: Any, model: str, tokenizer: Any = None, data_dir: str | None = None,
+             split: str | Sequence[str] | None = None, label_map: dict | None = None,
+             results_dir: str = "results", max_eval_examples: int | None = None, batch_size: int = 64,
+             max_seq_length: int | None = None, input_settings: dict | None = None, precision: str = "auto",
+             device: str | None = None) -> dict:
+    """Score a fine-tuned checkpoint on dev split(s) without training; writes and returns the
+    record (metrics "best" and "last" are both this checkpoint's). Inputs are featurized with,
+    per setting, `max_seq_length` / `input_settings` (e.g. {"doc_stride": 64}), else the
+    checkpoint's saved settings (albert_bench.engine.inputs), else the paper recipe's.
+
+        evaluate(task=get_task("mnli"), model="some-org/albert-base-v2-mnli", data_dir="glue/MNLI",
+                 label_map={"LABEL_0": "entailment", "LABEL_1": "neutral", "LABEL_2": "contradiction"})
+    """
+    splits = [split] if isinstance(split, str) else list(split or task.eval_splits)
+    record, _ = _score_checkpoint("evaluate", task, model, tokenizer, data_dir, splits, label_map, results_dir,
+                                  batch_size, _input_flags(max_seq_length, input_settings), precision, device,
+                                  max_eval_examples)
+    record["main_metric"] = task.main_metric
+    record["path"] = str(records.write_record(record, results_dir))
+    return record
+
+
+def _input_flags(max_seq_length: int | None, input_settings: dict | None) -> dict:
+    """evaluate / predict's `max_seq_length` argument joined to their other input settings."""
+    return {**(input_settings or {}), **({"max_seq_length": max_seq_length} if max_seq_length else {})}
+
+
+def _score_checkpoint(kind, task, model, tokenizer, data_dir, splits, label_map, results_dir, batch_size,
+                      flags, precision, device, limit=None) -> tuple[dict, dict]:
+    """What evaluate and predict share: load the checkpoint, featurize and score the splits, write the
+    per-example predictions; returns the (unwritten) record and the predictions by split."""
+    started, created_at = time.time(), records.utc_now()
+    inputs.check_flags(task, flags)  # before loading anything large
+    dev = pick_device(device)
+    net, directory = _load_for_scoring(task, model)
+    net = net.to(dev).eval()
+    tok = load_tokenizer(tokenizer, model)
+    perm = label_permutation(net.config, task, label_map)
+    precision = resolve_precision(precision, dev)
+    values, sources = inputs.resolve(task, flags, inputs.read(directory), version=infer_version(model))
+    task = inputs.configure(task, values)
+    max_len = min(values["max_seq_length"], net.config.max_position_embeddings)
+    data = {}
+    for s in splits:
+        examples = load_split(task, s, data_dir, limit)
+        data[s] = (examples, task.featurize(examples, tok, max_len))
+    score = _scorer(task, data, batch_size, getattr(tok, "pad_token_id", 0), _permuted(perm))
+    metrics, predictions = score(net, precision)
+    run_id = records.new_run_id(task.name, created_at)
+    paths = {s: records.write_predictions(results_dir, run_id, s, rows) for s, rows in predictions.items()}
+    record = records.build_record(
+        run_id=run_id, kind=kind, task=task.name, splits={"eval" if kind == "evaluate" else kind: splits},
+        model=_model_summary(model, net), tokenizer=_tokenizer_name(tokenizer, model),
+        recipe={"max_seq_length": max_len, "eval_batch_size": batch_size, "precision": precision}, seed=None,
+        metrics={"best": metrics, "last": metrics}, best_step=None,
+        examples={s: records.count_examples(ex) for s, (ex, _) in data.items()}, predictions=paths, log=None,
+        wall_time_s=time.time() - started, device=records.device_string(dev), created_at=created_at,
+        label_map=label_map, label_permutation=perm, inputs=inputs.describe(values, sources, max_len),
+        features={s: len(f) for s, (_, f) in data.items()})
+    return record, predictions
+
+
+def predict(task: Any, model: str, tokenizer: Any = None, data_dir: str | None = None,
+            output_dir: str = "predictions", splits: Sequence[str] | None = None, label_map: dict | None = None,
+            results_dir: str | None = None, batch_size: int = 64, max_seq_length: int | None = None,
+            input_settings: dict | None = None, precision: str = "auto", device: str | None = None) -> list[Path]:
+    """Write submission files for the test split(s) (task.write_predictions) and a record of
+    kind "predict" into `results_dir` (default: output_dir, so nothing lands outside the folders
+    named); returns the written files. Input settings resolve as in `evaluate`.
+
+        predict(task=get_task("rte"), model="runs/rte/best", data_dir="glue/RTE", output_dir="submission")
+    """
+    splits = list(splits or task.test_splits)
+    results_dir = output_dir if results_dir is None else results_dir
+    record, predictions = _score_checkpoint("predict", task, model, tokenizer, data_dir, splits, label_map,
+                                            results_dir, batch_size, _input_flags(max_seq_length, input_settings),
+                                            precision, device)
+    written = [Path(p) for s in splits for p in task.write_predictions(s, predictions[s], output_dir)]
+    record["submission_files"] = [str(p) for p in written]
+    records.write_record(record, results_dir)
+    return written

@@ -1,0 +1,404 @@
+"""The fine-tuning loop: AdamW + linear warmup/decay, gradient accumulation to the recipe's
+global batch, mixed precision, dev scoring, best/last checkpoints, exact resume, DDP.
+
+    from albert_bench.engine.train import TrainSettings, train
+    settings = TrainSettings(lr=3e-5, batch_size=32, train_steps=800, warmup_steps=200, seed=42)
+    result = train(model, train_features, settings, "runs/rte", score=score_fn, main_metric="accuracy")
+    result.best_metrics, result.best_dir          # output_dir/best, output_dir/last: HF format
+
+Task-agnostic: features are the tasks' dicts, and `score(model, precision)` returns
+({split: metrics}, {split: [per-example prediction dicts]}). Under torchrun every process
+calls `train` the same way; see albert_bench/distributed.py.
+
+Output folder:
+    best/        best dev checkpoint (config.json, model.safetensors, tokenizer, predictions-*.jsonl, metrics.json)
+    last/        final weights, the same files
+    checkpoint/  resumable state: weights, optimizer.pt, rng-rank*.pt, trainer_state.json
+    log.jsonl    one line per step: step, loss, lr, grad_norm (+ eval metrics when scored)
+"""
+from __future__ import annotations
+
+import contextlib
+import inspect
+import json
+import math
+import os
+import random
+import shutil
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+import torch
+from torch import nn
+
+from albert_bench.engine import distributed as dist
+from albert_bench.engine.batching import LengthGroupedBatches, collate, feature_length, split_batch
+from albert_bench.engine.evaluation import autocast, model_inputs, pick_device, resolve_precision, show_progress
+from albert_bench.io import atomic_write_json, atomic_write_text
+from albert_bench.records import to_jsonable, write_jsonl
+
+ScoreFn = Callable[[nn.Module, str], "tuple[dict[str, dict], dict[str, list[dict]]]"]
+# Settings that must match for a resumed run to continue the same run.
+RESUME_KEYS = ("lr", "batch_size", "train_steps", "warmup_steps", "seed", "weight_decay", "adam_eps")
+
+
+@dataclass
+class TrainSettings:
+    lr: float
+    batch_size: int                    # global batch per optimizer step (all ranks, all micro-batches)
+    train_steps: int                   # planned optimizer steps: the LR schedule is defined by these
+    warmup_steps: int
+    weight_decay: float = 0.01         # AdamW; never on LayerNorm weights or biases
+    adam_eps: float = 1e-6
+    adam_betas: tuple[float, float] = (0.9, 0.999)
+    max_grad_norm: float = 1.0         # global gradient-norm clipping
+    eval_every: int = 0                # 0: every 10% of training; always at the end too
+    checkpoint_every: int = 0          # 0: a resumable checkpoint at every evaluation
+    micro_batch_size: int | None = None  # per-device forward batch; None: min(batch_size, 32)
+    precision: str = "auto"            # auto (bf16/fp16 on GPU, fp32 on CPU) | fp32 | bf16 | fp16
+    gradient_checkpointing: bool = False
+    seed: int = 42
+    eval_batch_size: int = 64
+
+    @classmethod
+    def from_recipe(cls, recipe, **kwargs) -> "TrainSettings":
+        """From a tasks.recipes.Recipe (or anything with its fields) plus loop options."""
+        fields = ("lr", "batch_size", "train_steps", "warmup_steps", "weight_decay", "adam_eps",
+                  "adam_betas", "max_grad_norm", "eval_every")
+        return cls(**{f: getattr(recipe, f) for f in fields}, **kwargs)
+
+
+@dataclass
+class TrainResult:
+    step: int
+    best_step: int | None
+    best_metrics: dict                 # {split: {metric: value}} of the best evaluation ({} without dev sets)
+    last_metrics: dict                 # {split: {metric: value}} at the last step
+    best_dir: Path | None
+    last_dir: Path
+    log_path: Path
+    device: str
+    precision: str
+    micro_batch_size: int
+    accumulation_steps: int            # micro-batches per optimizer step on each rank
+    world_size: int
+    wall_time_s: float
+    log: list[dict] = field(default_factory=list, repr=False)
+
+
+class TrainingInterrupted(RuntimeError):
+    """Raised by the `_stop_at_step` test hook: simulates a run killed after that step."""
+
+
+# ---- pieces ----------------------------------------------------------------------------
+
+def set_seed(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)  # also seeds every CUDA device
+
+
+def make_optimizer(model: nn.Module, s: TrainSettings) -> torch.optim.AdamW:
+    """AdamW; weight decay on every weight except LayerNorm parameters and biases."""
+    no_decay = {id(p) for m in model.modules() if isinstance(m, nn.LayerNorm) for p in m.parameters()}
+    decay, plain = [], []
+    for name, p in model.named_parameters():
+        if not p.requires_grad:
+            continue
+        (plain if id(p) in no_decay or name.endswith("bias") else decay).append(p)
+    groups = [{"params": decay, "weight_decay": s.weight_decay}, {"params": plain, "weight_decay": 0.0}]
+    return torch.optim.AdamW(groups, lr=s.lr, betas=tuple(s.adam_betas), eps=s.adam_eps)
+
+
+def optimizer_step(model: nn.Module, optimizer, scheduler, scaler, max_grad_norm: float) -> tuple[torch.Tensor, float]:
+    """Unscale, clip the global gradient norm, step (through the fp16 scaler), zero the gradients,
+    advance the schedule. Returns the gradient norm before clipping and the LR this step used."""
+    scaler.unscale_(optimizer)
+    grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), max_grad_norm)
+    lr = scheduler.get_last_lr()[0]
+    scaler.step(optimizer)
+    scaler.update()
+    optimizer.zero_grad(set_to_none=True)
+    scheduler.step()
+    return grad_norm, lr
+
+
+def linear_schedule(warmup_steps: int, total_steps: int) -> Callable[[int], float]:
+    """LR factor: 0 -> 1 over warmup, then linearly down to 0 at total_steps."""
+    def factor(step: int) -> float:
+        if step < warmup_steps:
+            return (step + 1) / warmup_steps  # the first step already gets a non-zero LR
+        return max(0.0, (total_steps - step) / max(1, total_steps - warmup_steps))
+    return factor
+
+
+def _swap_in(tmp: Path, final: Path) -> None:
+    """Replace directory `final` by `tmp` so a crash leaves either the old or the new one."""
+    old = final.with_name(final.name + ".old")
+    if old.exists():
+        shutil.rmtree(old)
+    if final.exists():
+        os.replace(final, old)
+    os.replace(tmp, final)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def _existing(final: Path) -> Path | None:
+    """`final`, or its `.old` copy when a crash hit between the two renames of _swap_in."""
+    old = final.with_name(final.name + ".old")
+    return final if final.is_dir() else old if old.is_dir() else None
+
+
+def existing_checkpoint(out: Path) -> Path | None:
+    """The resumable checkpoint folder of output dir `out` (checkpoint/ or its .old copy), or None."""
+    return _existing(Path(out) / "checkpoint")
+
+
+def checkpoint_settings(out: Path) -> dict | None:
+    """The settings a resumable checkpoint in `out` was written with, or None (none there, unreadable)."""
+    folder = existing_checkpoint(out)
+    try:
+        return json.loads((folder / "trainer_state.json").read_text(encoding="utf-8"))["settings"] if folder else None
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+def save_model_dir(model: nn.Module, directory: Path, tokenizer=None, metrics: dict | None = None,
+                   predictions: dict[str, list[dict]] | None = None, step: int | None = None,
+                   extra_files: dict[str, dict] | None = None) -> Path:
+    """A Hugging Face format model folder (plus metrics.json, predictions-*.jsonl and any
+    `extra_files` {name: JSON content}, e.g. the input settings), atomically."""
+    tmp = directory.with_name(f".{directory.name}.tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    model.save_pretrained(tmp, tokenizer=tokenizer)
+    for name, content in (extra_files or {}).items():
+        atomic_write_json(tmp / name, content)
+    for split, rows in (predictions or {}).items():
+        write_jsonl(tmp / f"predictions-{split}.jsonl", rows)
+    atomic_write_json(tmp / "metrics.json", to_jsonable({"step": step, "metrics": metrics or {}}))
+    _swap_in(tmp, directory)
+    return directory
+
+
+def _rng_state() -> dict:
+    name, keys, pos, has_gauss, cached = np.random.get_state()
+    state = {"python": random.getstate(), "torch": torch.get_rng_state(),
+             "numpy": (name, torch.from_numpy(keys.astype(np.int64)), int(pos), int(has_gauss), float(cached))}
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def _set_rng_state(state: dict) -> None:
+    random.setstate(state["python"])
+    torch.set_rng_state(state["torch"])
+    name, keys, pos, has_gauss, cached = state["numpy"]
+    np.random.set_state((name, keys.numpy().astype(np.uint32), pos, has_gauss, cached))
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def _is_better(value: float, best: float | None, higher_is_better: bool) -> bool:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return False
+    if best is None:
+        return True
+    return value > best if higher_is_better else value < best
+
+
+# ---- the loop --------------------------------------------------------------------------
+
+def train(model: nn.Module, train_features: Sequence[dict], settings: TrainSettings, output_dir: str | Path,
+          score: ScoreFn | None = None, main_metric: str | None = None, higher_is_better: bool = True,
+          tokenizer=None, resume: bool = False, device: str | torch.device | None = None, pad_id: int = 0,
+          extra_files: dict[str, dict] | None = None, _stop_at_step: int | None = None) -> TrainResult:
+    """Fine-tune `model` in place for settings.train_steps optimizer steps.
+
+    Dev scoring (`score`, rank 0 only) every eval_every steps and at the end picks the best
+    checkpoint by `main_metric` of the first split `score` returns, in its direction.
+    `resume=True` continues from output_dir/checkpoint and ends exactly as an uninterrupted
+    run would (same batches, same RNG, same optimizer state). Under torchrun (WORLD_SIZE > 1)
+    it joins the process group itself. `extra_files` ({name: JSON content}) go into every saved
+    model folder (best/, last/) beside config.json.
+    """
+    device = pick_device(device)
+    created = dist.init_from_env(device)
+    try:
+        return _train(model, train_features, settings, Path(output_dir), score, main_metric, higher_is_better,
+                      tokenizer, resume, device, pad_id, extra_files, _stop_at_step)
+    finally:
+        dist.shutdown(created)
+
+
+def _train(model, features, s: TrainSettings, out: Path, score, main_metric, higher_is_better,
+           tokenizer, resume, device, pad_id, extra_files, stop_at) -> TrainResult:
+    from tqdm import tqdm
+
+    started = time.time()
+    world, rank = dist.world_size(), dist.rank()
+    if min(s.batch_size, len(features)) < world:
+        raise ValueError(f"batch size {s.batch_size} ({len(features)} training features) is smaller than the "
+                         f"{world} processes: each needs a share of every batch; use fewer processes")
+    if s.train_steps < 1:
+        raise ValueError(f"train_steps must be >= 1, got {s.train_steps}")
+    precision = resolve_precision(s.precision, device)
+    per_rank = math.ceil(s.batch_size / world)
+    micro = min(s.micro_batch_size or min(s.batch_size, 32), per_rank)
+    accumulation = math.ceil(per_rank / micro)
+    eval_every = s.eval_every or max(1, round(s.train_steps / 10))
+    ckpt_every = s.checkpoint_every or eval_every
+    set_seed(s.seed + rank)
+
+    model.to(device)
+    if s.gradient_checkpointing:
+        model.gradient_checkpointing_enable()
+    optimizer = make_optimizer(model, s)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, linear_schedule(s.warmup_steps, s.train_steps))
+    scaler = torch.amp.GradScaler(device.type, enabled=precision == "fp16")
+    sampler = LengthGroupedBatches([feature_length(f) for f in features], s.batch_size, seed=s.seed)
+
+    # `state` is everything besides tensors that a resumed run needs; it is saved as JSON.
+    state = {"step": 0, "epoch": 0, "batch_in_epoch": 0, "best": None, "last_eval": None, "log": [],
+             "settings": to_jsonable(asdict(s)), "num_features": len(features)}
+    if rank == 0:
+        out.mkdir(parents=True, exist_ok=True)
+    if resume:
+        state = load_checkpoint(out, model, optimizer, scheduler, scaler, state, device, rank)
+    ddp = model
+    if world > 1:
+        ddp = nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
+
+    def evaluate(step: int) -> dict:
+        metrics, predictions = score(model, precision)
+        first = next(iter(metrics)) if metrics else None
+        if first is not None and main_metric not in metrics[first]:
+            raise ValueError(f"dev scoring of split {first!r} returned {sorted(metrics[first])}, without the "
+                             f"main metric {main_metric!r} that picks the best checkpoint")
+        value = metrics[first][main_metric] if first is not None else None
+        best = state["best"]
+        if _is_better(value, best and best["value"], higher_is_better):
+            state["best"] = {"step": step, "value": value, "metrics": metrics}
+            save_model_dir(model, out / "best", tokenizer, metrics, predictions, step, extra_files)
+        state["last_eval"] = {"step": step, "metrics": metrics}
+        return metrics, predictions
+
+    last_predictions = None
+    batches = sampler.iterate(state["epoch"], state["batch_in_epoch"])
+    bar = tqdm(total=s.train_steps, initial=state["step"], desc="train", unit="step", file=sys.stderr,
+               disable=rank != 0 or not show_progress())
+    # Label keys a head does not take (is_impossible for the span head) stay out of its call.
+    accepted = set(inspect.signature(model.forward).parameters)
+    model.train()
+    while state["step"] < s.train_steps:
+        epoch, index, batch = next(batches)
+        mine = split_batch(batch, world)[rank]
+        loss_sum = torch.zeros((), device=device)
+        micro_batches = split_batch(mine, math.ceil(len(mine) / micro))
+        for k, indices in enumerate(micro_batches):
+            inputs = model_inputs(collate([features[i] for i in indices], pad_id), device, with_labels=True)
+            inputs = {key: value for key, value in inputs.items() if key in accepted}
+            # Only the last micro-batch all-reduces gradients; the others accumulate locally.
+            sync = world == 1 or k == len(micro_batches) - 1
+            with (contextlib.nullcontext() if sync else ddp.no_sync()):
+                with autocast(device, precision):
+                    loss = ddp(**inputs).loss.float()
+                # Weight each micro-batch mean by its share of the GLOBAL batch, so the gradient
+                # is the global-batch mean whatever the accumulation and process count.
+                # DDP averages over processes, hence the factor `world`.
+                loss = loss * (len(indices) / len(batch))
+                scaler.scale(loss * world).backward()
+            loss_sum += loss.detach()
+        grad_norm, lr = optimizer_step(model, optimizer, scheduler, scaler, s.max_grad_norm)
+
+        step = state["step"] = state["step"] + 1
+        state["epoch"], state["batch_in_epoch"] = epoch, index + 1
+        entry = {"step": step, "epoch": epoch, "loss": dist.sum_across(float(loss_sum), device),
+                 "lr": lr, "grad_norm": float(grad_norm)}
+        if score is not None and (step % eval_every == 0 or step == s.train_steps):
+            if rank == 0:
+                entry["eval"], last_predictions = evaluate(step)
+                model.train()
+            dist.barrier()
+        state["log"].append(to_jsonable(entry))
+        bar.update(1)
+        bar.set_postfix(loss=f"{entry['loss']:.4f}", lr=f"{lr:.2e}")
+        if step % ckpt_every == 0 or step == s.train_steps:
+            save_checkpoint(out, model, optimizer, scheduler, scaler, state, rank)
+        if stop_at is not None and step >= stop_at and step < s.train_steps:
+            bar.close()
+            raise TrainingInterrupted(f"stopped after step {step} (test hook)")
+    bar.close()
+
+    last_metrics = (state["last_eval"] or {}).get("metrics", {})
+    if rank == 0:
+        if score is not None and last_predictions is None:  # resumed a finished run: score again
+            last_metrics, last_predictions = score(model, precision)
+        save_model_dir(model, out / "last", tokenizer, last_metrics, last_predictions, state["step"], extra_files)
+        atomic_write_text(out / "log.jsonl", "".join(json.dumps(e) + "\n" for e in state["log"]))
+    dist.barrier()
+    best = state["best"]
+    return TrainResult(
+        step=state["step"], best_step=best["step"] if best else None, best_metrics=best["metrics"] if best else {},
+        last_metrics=last_metrics, best_dir=out / "best" if best else None, last_dir=out / "last",
+        log_path=out / "log.jsonl", device=str(device), precision=precision, micro_batch_size=micro,
+        accumulation_steps=accumulation, world_size=world, wall_time_s=time.time() - started, log=state["log"])
+
+
+# ---- resumable checkpoints ---------------------------------------------------------------
+
+def save_checkpoint(out: Path, model, optimizer, scheduler, scaler, state: dict, rank: int) -> None:
+    """output_dir/checkpoint, written into a temp folder and renamed. No pickles: weights as
+    safetensors, optimizer/RNG tensors with torch.save (read back with weights_only=True)."""
+    tmp = out / ".checkpoint.tmp"
+    if rank == 0:
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True)
+    dist.barrier()
+    torch.save(_rng_state(), tmp / f"rng-rank{rank}.pt")  # each process has its own dropout stream
+    dist.barrier()
+    if rank == 0:
+        model.save_pretrained(tmp)
+        torch.save({"optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
+                    "scaler": scaler.state_dict()}, tmp / "optimizer.pt")
+        atomic_write_json(tmp / "trainer_state.json", state)
+        atomic_write_text(out / "log.jsonl", "".join(json.dumps(e) + "\n" for e in state["log"]))
+        _swap_in(tmp, out / "checkpoint")
+    dist.barrier()
+
+
+def load_checkpoint(out: Path, model, optimizer, scheduler, scaler, state: dict, device, rank: int,
+                    keys: Sequence[str] = RESUME_KEYS) -> dict:
+    """Restore weights, optimizer, schedule, scaler and this rank's RNG from out/checkpoint; refuse
+    one written by a different run (any of `keys` in state["settings"], or the feature count)."""
+    from albert_bench.modeling.checkpoint import load_weights
+
+    folder = existing_checkpoint(out)
+    if folder is None:
+        raise FileNotFoundError(f"--resume: no checkpoint in {out / 'checkpoint'}; start without --resume "
+                                "(or point --output-dir at the interrupted run's folder)")
+    saved = json.loads((folder / "trainer_state.json").read_text(encoding="utf-8"))
+    changed = {k: (saved["settings"].get(k), state["settings"][k]) for k in keys
+               if saved["settings"].get(k) != state["settings"][k]}
+    if saved.get("num_features") != state["num_features"]:
+        changed["training features"] = (saved.get("num_features"), state["num_features"])
+    if changed:
+        detail = ", ".join(f"{k} differs" if isinstance(b, dict) else f"{k}: {a} then, {b} now"
+                           for k, (a, b) in changed.items())
+        raise ValueError(f"--resume: {folder} was written by a different run ({detail}); "
+                         "use the same settings and data, or a new --output-dir")
+    load_weights(model, folder)
+    model.to(device)
+    opt = torch.load(folder / "optimizer.pt", map_location=device, weights_only=True)
+    optimizer.load_state_dict(opt["optimizer"])
+    scheduler.load_state_dict(opt["scheduler"])
+    if opt["scaler"]:
+        scaler.load_state_dict(opt["scaler"])
+    rng_file = folder / f"rng-rank{rank}.pt"
+    if rng_file.exists():
+        _set_rng_state(torch.load(rng_file, weights_only=True))
+    saved["settings"] = state["settings"]
+    return saved

@@ -1,0 +1,259 @@
+"""The paper's grid as one resumable command: one fine-tune run per (model, task, seed).
+
+    albert-bench suite --models albert-base-v2 --tasks model-card --seeds 1,2,3 --data-root data
+    albert-bench suite ... --shard 0/4        # this process runs jobs 0, 4, 8, ... (0-based)
+    albert-bench suite ... --dry-run          # the plan, and each job's `albert-bench finetune` line
+
+    from albert_bench.suite import runner as suite
+    from albert_bench.tasks import REGISTRY, get_task
+    jobs = suite.plan(["albert-base-v2"], "model-card", [1, 2, 3], data_root="data", get_task=get_task,
+                      task_names=list(REGISTRY))
+    summary = suite.run_suite(jobs, get_task=get_task)      # summary.exit_code: 1 if any job failed
+
+Task groups: `model-card` (squad_v1, squad_v2, mnli, sst2, race), `glue` (the nine GLUE tasks),
+`all` (every registered task but ax, which is test-only), or a comma list of task names.
+
+Data under --data-root, as the official downloads unpack (names as in `albert-bench tasks`):
+    DATA_ROOT/CoLA, SST-2, MRPC, STS-B, QQP, MNLI, QNLI, RTE, WNLI   the GLUE task folders
+    DATA_ROOT/SQuAD/train-v1.1.json, dev-v1.1.json, train-v2.0.json, dev-v2.0.json
+        (or the json files straight in DATA_ROOT; a folder named `squad` works too)
+    DATA_ROOT/RACE/{train,dev,test}/{middle,high}/*.txt
+Without --data-root every task reads its Hugging Face dataset (online).
+
+Each job writes checkpoints to OUTPUT_ROOT/<model>/<task>/seed<k> and its record to RESULTS_DIR.
+A job is skipped when RESULTS_DIR already holds a finetune record of the same job: same model
+source, tokenizer, task and seed, and the same resolved recipe (every Recipe field after
+--set / --max-steps, recipe name, version, example limits, loop options given with --set, and
+every input setting of the task such as SQuAD's doc_stride), compared field by field with what
+runs.finetune records (suite_plan.record_identity; `resumed`, world size, precision and
+micro-batch are not part of it, nor is the data folder, which records do not hold). A job whose
+output folder holds a resumable checkpoint but no record continues from it (exactly, see
+train.py), so killing the suite at any point and starting it again ends with the same
+records. A failing job is reported and the others still run.
+
+Under torchrun every process runs the same plan and each job trains data-parallel; the suite
+joins the process group once and only rank 0 prints the summary (runs.finetune writes the
+records from rank 0 only).
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+from albert_bench import records
+# The plan half, re-exported: `suite.plan(...)`, `suite.Job` and the rest read as one API.
+from albert_bench.engine import runs
+from albert_bench.suite.plan import (GLUE_TASKS, MODEL_CARD_TASKS, NOT_IN_ALL, SQUAD_FOLDERS, Job,  # noqa: F401
+                                     expand_tasks, model_folder_name, parse_shard, plan, record_identity,
+                                     shard_jobs, task_data_dir)
+
+# ---- running -----------------------------------------------------------------------------
+
+@dataclass
+class Summary:
+    done: list = field(default_factory=list)      # (job, record) trained now (resumed or new)
+    skipped: list = field(default_factory=list)   # (job, record) found in the results folder
+    failed: list = field(default_factory=list)    # (job, "ErrorType: message")
+    resumed: list = field(default_factory=list)   # jobs that continued from a checkpoint
+
+    @property
+    def exit_code(self) -> int:
+        return 1 if self.failed else 0
+
+    @property
+    def records(self) -> list[dict]:
+        return [r for _, r in self.done + self.skipped]
+
+    def format(self) -> str:
+        lines = [f"suite: {len(self.done)} done ({len(self.resumed)} resumed), {len(self.skipped)} skipped "
+                 f"(record already there), {len(self.failed)} failed"]
+        lines += [f"  FAILED {job.label}: {error}" for job, error in self.failed]
+        return "\n".join(lines)
+
+
+def has_checkpoint(job: Job) -> bool:
+    """A resumable checkpoint (or its .old copy from a crash between renames, see train.py)."""
+    from albert_bench.engine.train import existing_checkpoint
+    return existing_checkpoint(Path(job.output_dir)) is not None
+
+
+def checkpoint_conflict(job: Job) -> str | None:
+    """Why the checkpoint in the job's folder cannot be resumed by this job (another run's:
+    other seed or recipe, see train.RESUME_KEYS), or None."""
+    from albert_bench.engine.train import RESUME_KEYS, checkpoint_settings, existing_checkpoint
+    saved = checkpoint_settings(Path(job.output_dir))
+    if saved is None:
+        return None   # none there, or unreadable: train's own resume check reports it
+    folder, out = existing_checkpoint(Path(job.output_dir)), Path(job.output_dir)
+    want = {**job.resolved, "seed": job.seed}
+    changed = [f"{k}: {saved.get(k)} there, {want[k]} here" for k in RESUME_KEYS if k in want and saved.get(k) != want[k]]
+    if not changed:
+        return None
+    return (f"{folder} holds another run's checkpoint ({', '.join(changed)}); delete {out} to start this job "
+            "over, or give this grid another --output-root")
+
+
+def find_record(job: Job, known: Sequence[dict]) -> dict | None:
+    """The newest finetune record in `known` of this very job, or None."""
+    want = job.identity()
+    found = [r for r in known if r.get("kind") == "finetune" and record_identity(r, want) == want]
+    return found[-1] if found else None
+
+
+def _records_in(results_dir: str) -> list[dict]:
+    return records.load_records(results_dir, kind="finetune") if Path(results_dir).is_dir() else []
+
+
+def job_state(job: Job, known: Sequence[dict]) -> str:
+    """"skip" (its record exists), "resume" (its checkpoint, no record), "conflict" (another run's
+    checkpoint in its folder: the job fails, naming the fix) or "new"."""
+    if find_record(job, known):
+        return "skip"
+    if has_checkpoint(job):
+        return "conflict" if checkpoint_conflict(job) else "resume"
+    return "new"
+
+
+def is_main_process() -> bool:
+    """Rank 0 under torchrun (RANK), else True: the one process that prints."""
+    return int(os.environ.get("RANK", "0")) == 0
+
+
+def run_suite(jobs: Sequence[Job], get_task: Callable, shard: tuple[int, int] | None = None,
+              dry_run: bool = False, finetune: Callable | None = None, out=None, **finetune_options) -> Summary:
+    """Run (or with dry_run, print) this shard's jobs. `finetune_options` (micro_batch_size,
+    precision, gradient_checkpointing, device...) go to every runs.finetune call; `finetune`
+    replaces runs.finetune (tests interrupt a job through it). A job's exception is caught and
+    reported; KeyboardInterrupt and the like stop the suite, as a kill would."""
+    finetune = finetune or runs.finetune
+    mine = shard_jobs(jobs, shard)
+    say = out or print
+    if not is_main_process():
+        say = lambda *a, **k: None   # noqa: E731 (only rank 0 talks)
+    known = {d: _records_in(d) for d in {j.results_dir for j in mine}}
+    where = f" (shard {shard[0]}/{shard[1]} of {len(jobs)} jobs)" if shard else ""
+    say(f"suite: {len(mine)} job(s){where}")
+    summary = Summary()
+    if dry_run:
+        for i, job in enumerate(mine, 1):
+            state = job_state(job, known[job.results_dir])
+            note = {"skip": f"skip (record {(find_record(job, known[job.results_dir]) or {}).get('path')})",
+                    "resume": f"resume (from {Path(job.output_dir) / 'checkpoint'})", "new": "new",
+                    "conflict": f"conflict: {checkpoint_conflict(job)}"}[state]
+            say(f"# [{i}/{len(mine)}] {job.label}: {note}")
+            say(job.command(resume=state == "resume", options=finetune_options))
+        return summary
+
+    created = _join_process_group(finetune_options.get("device"))
+    try:
+        for i, job in enumerate(mine, 1):
+            _barrier()   # every rank decides skip / resume from the same files
+            record = find_record(job, known[job.results_dir])
+            if record is not None:
+                say(f"[{i}/{len(mine)}] {job.label}: skipped, record {record.get('path')}")
+                summary.skipped.append((job, record))
+                continue
+            resume, conflict = has_checkpoint(job), checkpoint_conflict(job)
+            if conflict:
+                summary.failed.append((job, conflict))
+                say(f"[{i}/{len(mine)}] {job.label}: FAILED: {conflict}")
+                continue
+            say(f"[{i}/{len(mine)}] {job.label}: " + ("resuming from " + job.output_dir if resume else "training")
+                + f"\n  {job.command(resume=resume, options=finetune_options)}")
+            try:
+                record = finetune(task=get_task(job.task), resume=resume, **job.finetune_kwargs(), **finetune_options)
+            except Exception as err:   # one job's failure must not stop the grid
+                if os.environ.get("ALBERT_BENCH_DEBUG"):
+                    traceback.print_exc()
+                error = f"{type(err).__name__}: {err}"
+                summary.failed.append((job, error))
+                say(f"  FAILED: {error}")
+                continue
+            finally:
+                _free_memory()
+            known[job.results_dir].append(record)
+            summary.done.append((job, record))
+            if resume:
+                summary.resumed.append(job)
+            say(f"  done: {_headline(record)}")
+    finally:
+        _leave_process_group(created)
+    say(summary.format())
+    return summary
+
+
+def _headline(record: dict) -> str:
+    main = record.get("main_metric")
+    parts = [f"{split} {main} {metrics[main]:.4g}" for split, metrics in (record["metrics"].get("best") or {}).items()
+             if main in metrics and isinstance(metrics[main], (int, float))]
+    return ", ".join(parts) + (f"; record {record['path']}" if record.get("path") else "")
+
+
+def _join_process_group(device: Any) -> bool:
+    """Under torchrun, join once for the whole suite (runs.finetune then reuses the group)."""
+    if int(os.environ.get("WORLD_SIZE", "1")) <= 1:
+        return False
+    from albert_bench.engine import distributed
+    from albert_bench.engine.evaluation import pick_device
+    return distributed.init_from_env(pick_device(device))
+
+
+def _leave_process_group(created: bool) -> None:
+    from albert_bench.engine import distributed
+    distributed.shutdown(created)
+
+
+def _barrier() -> None:
+    from albert_bench.engine import distributed
+    distributed.barrier()
+
+
+def _free_memory() -> None:
+    """Between jobs: drop the last model so the next large one fits."""
+    gc.collect()
+    import torch
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
+
+
+# ---- the table at the end ----------------------------------------------------------------
+
+def tables_for(tasks: str | Sequence[str], ran: Sequence[str]) -> list[str]:
+    """Which reports tables show a grid: the model card's for `model-card`, GLUE's for `glue`,
+    both for `all`; for a task list, GLUE's when a GLUE task ran and the card's when SQuAD or RACE did."""
+    spec = tasks.lower() if isinstance(tasks, str) else None
+    if spec in ("model-card", "glue"):
+        return [spec]
+    wanted = []
+    if spec == "all" or any(t in ran for t in MODEL_CARD_TASKS if t not in GLUE_TASKS):
+        wanted.append("model-card")
+    if spec == "all" or any(t in ran for t in GLUE_TASKS):
+        wanted.append("glue")
+    return wanted
+
+
+def final_tables(summary: Summary, tasks: str | Sequence[str]) -> str:
+    """The tables (albert_bench.reports, markdown) of this suite's records: the jobs done now
+    and those skipped because their record was there. Other records in the folder are left out."""
+    from dataclasses import replace
+
+    from albert_bench.reports import glue_table, load_results, model_card_table, render
+    mine = {r["run_id"]: r for r in summary.records if r.get("path")}
+    if not mine:
+        return "(no finished jobs: no table)"
+    makers = {"model-card": model_card_table, "glue": glue_table}
+    blocks = []
+    for results_dir in dict.fromkeys(job.results_dir for job, _ in summary.done + summary.skipped):
+        results = load_results(results_dir)
+        kept = {k: v for k, v in results.records.items() if k in mine}
+        results = replace(results, frame=results.frame[results.frame["run_id"].isin(kept)],
+                          runs=results.runs[results.runs["run_id"].isin(kept)], records=kept, read=len(kept),
+                          skipped=0, warnings=[w for w in results.warnings if any(k in w for k in kept)])
+        ran = sorted({r["task"] for r in results.records.values()})
+        blocks += [render(makers[name](results), "md") for name in tables_for(tasks, ran)]
+    return "\n".join(blocks) or "(no table for these tasks)"
