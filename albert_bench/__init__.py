@@ -7,16 +7,16 @@
 One folder per layer. An arrow is "may import"; nothing imports upwards, and
 tests/test_layers.py reads every module's imports to keep it so:
 
-    cli/ ─────────────────────────────────────────────► everything
-    demo/ ──► suite/, pretraining/, bias/, reports/, engine/, modeling/, tasks/ (passed in by cli)
-    bench/ ─► engine/, modeling/                     (speed and memory against transformers)
-    suite/ ─► engine/, reports/ (summary tables), modeling/, metrics/
-    bias/ ──► engine/ (batching, devices), reports/ (the bias report), modeling/
-    pretraining/ ─► engine/, modeling/
-    engine/ ─► modeling/, metrics/                   (task objects come in as arguments)
-    reports/ ─► tasks/, metrics/, modeling/          (pure functions of records; never the engine)
-    tasks/ ──► metrics/                              (albert_bench.tasks, the repository's tasks/)
-    modeling/   metrics/                             (the bottom: only what every layer shares)
+    cli/ ──────► every layer; the only one that imports the task registry (albert_bench.tasks)
+    demo/ ─────► suite/, pretraining/, bias/, reports/, modeling/     (get_task passed in by cli)
+    bench/ ────► engine/, modeling/             (speed and memory against transformers)
+    suite/ ────► engine/, reports/ (its summary tables)
+    bias/ ─────► engine/ (batching, devices), reports/ (the bias report), modeling/
+    pretraining/ ► engine/, modeling/
+    engine/ ───► modeling/, metrics/            (task objects come in as arguments)
+    reports/ ──► modeling/ (configs), metrics/  (pure functions of records; never the engine)
+    tasks/ ────► metrics/                       (albert_bench.tasks: the repository's tasks/ folder)
+    modeling/, metrics/                         (the bottom)
 
     records.py, io.py: the run record and atomic writes, importable from every layer.
 """

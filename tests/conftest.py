@@ -35,3 +35,31 @@ def make_batch(batch=3, seq=9, choices=None, padded=True, seed=0):
 def tiny_config():
     from albert_bench.modeling.config import AlbertConfig
     return AlbertConfig(**VARIANTS["v2"])
+
+
+@pytest.fixture(scope="session")
+def tiny_checkpoint(tmp_path_factory):
+    """Demo sets in the official formats (size ci), a SentencePiece model trained on their text and a
+    tiny random ALBERT saved with it: what the CLI, suite, SLURM and signal tests fine-tune.
+    Returns (root, data_dirs: task -> folder, model_dir)."""
+    from pathlib import Path
+
+    from albert_bench.demo.data import write_demo_data
+    from albert_bench.modeling.config import AlbertConfig
+    from albert_bench.modeling.model import AlbertModel
+    from albert_bench.modeling.tokenizer import AlbertTokenizer, train_sentencepiece
+
+    root = tmp_path_factory.mktemp("tiny_checkpoint")
+    dirs = write_demo_data(root / "data", seed=0, size="ci")
+    texts = []
+    for task in ("rte", "sst2", "mrpc"):
+        for path in sorted(Path(dirs[task]).rglob("*")):
+            if path.is_file():
+                texts.extend(line for line in path.read_text(encoding="utf-8").splitlines() if line.strip())
+    tok = AlbertTokenizer(str(train_sentencepiece(texts, root / "tok", vocab_size=400)))
+    torch.manual_seed(0)
+    config = AlbertConfig(vocab_size=tok.vocab_size, embedding_size=16, hidden_size=32, num_hidden_layers=2,
+                          num_attention_heads=4, intermediate_size=37, max_position_embeddings=128)
+    model_dir = root / "model"
+    AlbertModel(config).save_pretrained(model_dir, tokenizer=tok)
+    return root, dirs, model_dir

@@ -55,20 +55,3 @@ def test_cli_error_is_one_line(capsys):
     assert rc == 2
     err = capsys.readouterr().err
     assert "unknown task 'nope'" in err and "Traceback" not in err
-
-
-def test_core_never_imports_tasks():
-    """Imports run one way: only albert_bench/cli.py may import the task registry."""
-    import ast
-    from pathlib import Path
-
-    core = Path(__file__).resolve().parents[1] / "albert_bench"
-    offenders = []
-    for path in core.glob("*.py"):
-        if path.name == "cli.py":
-            continue
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
-                [node.module or ""] if isinstance(node, ast.ImportFrom) else []
-            offenders += [f"{path.name}: {n}" for n in names if n == "tasks" or n.startswith("tasks.")]
-    assert not offenders, offenders

@@ -1,5 +1,5 @@
 """Scoring a checkpoint again gives the numbers it was fine-tuned to: the input settings
-(max_seq_length, SQuAD's doc_stride...) travel with the checkpoint (albert_bench/inputs.py), and
+(max_seq_length, SQuAD's doc_stride...) travel with the checkpoint (albert_bench/engine/inputs.py), and
 evaluate / predict resolve each one flag > checkpoint > recipe, saying where it came from."""
 import json
 import shutil

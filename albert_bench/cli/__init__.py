@@ -16,196 +16,20 @@
     albert-bench compare RUN_A RUN_B --json           # paired bootstrap: B - A, 95% CI, p-value
     albert-bench report --results results --out reports   # one HTML page: tables, intervals, plots
 
-This is the only core module that imports `tasks` (the registry); everything below it
-takes task objects as arguments.
+The cli layer is the only one that imports the task registry (albert_bench.tasks); every layer below
+takes task objects (or get_task) as arguments. Command bodies: commands.py, reports.py.
 """
 from __future__ import annotations
 
 import argparse
-import json
 import sys
-from pathlib import Path
 
+from albert_bench.cli.commands import (INPUT_FLAGS, _parse_overrides, cmd_bench, cmd_bias,  # noqa: F401
+                                       cmd_card, cmd_demo, cmd_evaluate, cmd_fill_mask, cmd_finetune,
+                                       cmd_predict, cmd_pretrain, cmd_score, cmd_suite, cmd_tasks)
 from albert_bench.cli.reports import add_report_commands
 
 EPILOG = __doc__.split("\n\n")[1]
-
-
-def _parse_overrides(pairs: list[str] | None) -> dict:
-    """`--set lr=2e-5 --set train_steps=100` -> {"lr": 2e-05, "train_steps": 100}."""
-    out = {}
-    for pair in pairs or []:
-        if "=" not in pair:
-            raise SystemExit(f"error: --set expects KEY=VALUE, got {pair!r} (e.g. --set lr=2e-5)")
-        key, value = pair.split("=", 1)
-        try:
-            out[key.strip()] = json.loads(value)
-        except json.JSONDecodeError:
-            out[key.strip()] = value
-    return out
-
-
-def _parse_label_map(text: str | None) -> dict | None:
-    """`--label-map LABEL_0=entailment,LABEL_1=not_entailment` -> dict."""
-    if not text:
-        return None
-    out = {}
-    for item in text.split(","):
-        if "=" not in item:
-            raise SystemExit(f"error: --label-map expects NAME=LABEL pairs separated by commas, got {item!r}")
-        key, value = item.split("=", 1)
-        out[key.strip()] = value.strip()
-    return out
-
-
-def cmd_tasks(args) -> int:
-    from albert_bench.tasks import REGISTRY
-    rows = []
-    for task in REGISTRY.values():
-        arrows = {True: " ↑", False: " ↓", None: ""}  # counts and thresholds have no direction
-        metrics = ", ".join(f"{m.name}{arrows[m.higher_is_better]}" for m in task.metrics)
-        hf = task.source.hf_path + (f" ({task.source.hf_config})" if task.source.hf_config else "") \
-            if task.source.hf_path else "-"
-        files = ", ".join(sorted(set(task.source.files.values())))
-        rows.append((task.name, task.head, metrics, hf, files))
-    headers = ("task", "head", "metrics", "hugging face id", "official files")
-    widths = [max(len(str(r[i])) for r in [headers, *rows]) for i in range(len(headers))]
-    for row in [headers, *rows]:
-        print("  ".join(str(c).ljust(w) for c, w in zip(row, widths)).rstrip())
-    return 0
-
-
-def cmd_finetune(args) -> int:
-    from albert_bench.engine import runs
-    from albert_bench.tasks import get_task
-    record = runs.finetune(
-        task=get_task(args.task), model=args.model, tokenizer=args.tokenizer, data_dir=args.data_dir,
-        output_dir=args.output_dir, results_dir=args.results_dir, recipe=args.recipe,
-        version=args.version, max_steps=args.max_steps, seed=args.seed, overrides=_parse_overrides(args.set),
-        micro_batch_size=args.micro_batch_size, precision=args.precision,
-        gradient_checkpointing=args.gradient_checkpointing, qa_head=args.qa_head, resume=args.resume,
-        max_train_examples=args.max_train_examples, max_eval_examples=args.max_eval_examples)
-    print(json.dumps(record["metrics"], indent=2))
-    return 0
-
-
-# Input settings `evaluate` / `predict` take as flags: the same names as finetune's --set keys.
-INPUT_FLAGS = {"max_seq_length": int, "doc_stride": int, "max_query_length": int, "max_answer_length": int,
-               "n_best": int, "null_threshold": float, "max_qa_length": int}
-
-
-def _input_flags(args) -> dict:
-    return {name: getattr(args, name) for name in INPUT_FLAGS if getattr(args, name) is not None}
-
-
-def cmd_evaluate(args) -> int:
-    from albert_bench.engine import runs
-    from albert_bench.tasks import get_task
-    record = runs.evaluate(
-        task=get_task(args.task), model=args.model, tokenizer=args.tokenizer, data_dir=args.data_dir,
-        split=args.split, label_map=_parse_label_map(args.label_map), results_dir=args.results_dir,
-        max_eval_examples=args.max_eval_examples, input_settings=_input_flags(args))
-    print(json.dumps(record["metrics"], indent=2))
-    return 0
-
-
-def cmd_predict(args) -> int:
-    from albert_bench.engine import runs
-    from albert_bench.tasks import get_task
-    paths = runs.predict(task=get_task(args.task), model=args.model, tokenizer=args.tokenizer,
-                         data_dir=args.data_dir, output_dir=args.output_dir, results_dir=args.results_dir,
-                         splits=[args.split] if args.split else None, label_map=_parse_label_map(args.label_map),
-                         input_settings=_input_flags(args))
-    for path in paths:
-        print(path)
-    return 0
-
-
-def cmd_score(args) -> int:
-    from albert_bench.tasks import get_task
-    metrics = get_task(args.task).score_file(args.data, args.predictions, na_probs=args.na_probs)
-    print(json.dumps(metrics, indent=2))
-    return 0
-
-
-def cmd_fill_mask(args) -> int:
-    from albert_bench import AlbertForMaskedLM, AlbertTokenizer
-    from albert_bench.engine.fill_mask import fill_mask, format_fill_mask
-    model = AlbertForMaskedLM.from_pretrained(args.model).eval()
-    tokenizer = AlbertTokenizer.from_pretrained(args.tokenizer or args.model)
-    for text in args.text:
-        results = fill_mask(model, tokenizer, text, top_k=args.top_k)
-        if args.json:
-            print(json.dumps(results, ensure_ascii=False))
-            continue
-        print(format_fill_mask(text, results))
-    return 0
-
-
-def cmd_demo(args) -> int:
-    from albert_bench.demo.run import run_demo
-    from albert_bench.tasks import get_task
-    run_demo(get_task=get_task, output_dir=args.output_dir, size=args.size, seed=args.seed,
-             results_dir=args.results_dir)
-    return 0
-
-
-def cmd_suite(args) -> int:
-    from albert_bench.suite import runner as suite
-    from albert_bench.tasks import REGISTRY, get_task
-    jobs = suite.plan(models=args.models, tasks=args.tasks, seeds=args.seeds, data_root=args.data_root,
-                      output_root=args.output_root, results_dir=args.results_dir, overrides=_parse_overrides(args.set),
-                      get_task=get_task, task_names=list(REGISTRY), recipe=args.recipe, max_steps=args.max_steps,
-                      tokenizer=args.tokenizer, max_train_examples=args.max_train_examples,
-                      max_eval_examples=args.max_eval_examples)
-    summary = suite.run_suite(jobs, get_task=get_task, shard=suite.parse_shard(args.shard), dry_run=args.dry_run,
-                              micro_batch_size=args.micro_batch_size, precision=args.precision,
-                              gradient_checkpointing=args.gradient_checkpointing)
-    if not args.dry_run and suite.is_main_process():
-        print(suite.final_tables(summary, args.tasks))
-    return summary.exit_code
-
-
-def cmd_pretrain(args) -> int:
-    from albert_bench.pretraining.pretrain import pretrain
-    summary = pretrain(
-        corpus=args.corpus, config=args.config, tokenizer=args.tokenizer, vocab_size=args.vocab_size,
-        output_dir=args.output_dir, steps=args.steps, seq_len=args.seq_len, batch_size=args.batch_size, lr=args.lr,
-        optimizer=args.optimizer, warmup=args.warmup, seed=args.seed, resume=args.resume, device=args.device,
-        precision=args.precision, micro_batch_size=args.micro_batch_size,
-        gradient_checkpointing=args.gradient_checkpointing, heldout_fraction=args.heldout_fraction,
-        cache_dir=args.cache_dir, config_overrides=_parse_overrides(args.set))
-    print(json.dumps({k: summary[k] for k in ("output_dir", "steps", "loss", "mlm_loss", "sop_loss", "heldout")
-                      if k in summary}, indent=2))
-    return 0
-
-
-def cmd_bench(args) -> int:
-    from albert_bench import bench
-    fn = {"model": bench.bench_model, "scoring": bench.bench_scoring}[args.what]
-    rows = fn(size=args.size, device=args.device, quick=args.quick)
-    print(bench.format_table(rows))
-    return 0
-
-
-def cmd_bias(args) -> int:
-    from albert_bench.bias import run_bias
-    # Offline by default: CrowS-Pairs only with its CSV, unless asked for by name (then the Hub).
-    probe = args.probe or (["card", "templates"] + (["crows-pairs"] if args.crows_pairs else []))
-    record = run_bias(model=args.model, tokenizer=args.tokenizer, probe=probe, top_k=args.top_k,
-                      templates=args.templates, crows_pairs=args.crows_pairs, out_dir=args.out,
-                      results_dir=args.results_dir, batch_size=args.batch_size, device=args.device)
-    print(record["outputs"]["summary"])
-    print(record["path"])
-    return 0
-
-
-def cmd_card(args) -> int:
-    from albert_bench.reports.model_card import write_model_card
-    from albert_bench.tasks import REGISTRY
-    print(write_model_card(model=args.model, results_dir=args.results, bias=args.bias, out=args.out,
-                           tasks=REGISTRY, license=args.license, language=args.language))
-    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -241,7 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     def input_args(p):
         g = p.add_argument_group("input settings", "each defaults to the checkpoint's saved value "
-                                 f"(albert_bench_inputs.json), else the task's paper recipe")
+                                 "(albert_bench_inputs.json), else the task's paper recipe")
         for name, kind in INPUT_FLAGS.items():
             g.add_argument("--" + name.replace("_", "-"), type=kind, default=None, dest=name,
                            help="SQuAD v2: null odds above it answer \"\" (default: tuned on the split)"

@@ -1,5 +1,5 @@
 """The report commands of `albert-bench` (table, compare, plot, report): their flags and the calls
-into albert_bench.reports.commands. cli.py adds them to its parser with `add_report_commands`.
+into albert_bench.reports.commands. cli/__init__.py adds them to its parser with `add_report_commands`.
 
     albert-bench table --kind model-card --reference --format md --out reports/card.md
     albert-bench compare RUN_A RUN_B --json

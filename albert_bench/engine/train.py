@@ -8,7 +8,7 @@ global batch, mixed precision, dev scoring, best/last checkpoints, exact resume,
 
 Task-agnostic: features are the tasks' dicts, and `score(model, precision)` returns
 ({split: metrics}, {split: [per-example prediction dicts]}). Under torchrun every process
-calls `train` the same way; see albert_bench/distributed.py.
+calls `train` the same way; see albert_bench/engine/distributed.py.
 
 Output folder:
     best/        best dev checkpoint (config.json, model.safetensors, tokenizer, predictions-*.jsonl, metrics.json)

@@ -10,9 +10,9 @@
     summary = pretrain(corpus=["corpus.txt"], config="albert-tiny", vocab_size=1000, output_dir="out",
                        steps=300, seq_len=128, batch_size=32, lr=1e-3, heldout_fraction=0.05)
 
-The data (albert_bench/token_cache.py, albert_bench/pretrain_data.py) and the optimizer (albert_bench/lamb.py) say what they
+The data (albert_bench/pretraining/token_cache.py, albert_bench/pretraining/data.py) and the optimizer (albert_bench/pretraining/lamb.py) say what they
 do and where they follow the original code. The loop reuses the fine-tuning engine's pieces
-(albert_bench/train.py): the linear warmup/decay schedule, global-norm clipping at 1.0, the
+(albert_bench/engine/train.py): the linear warmup/decay schedule, global-norm clipping at 1.0, the
 resumable checkpoint format and its checks, the RNG capture, DDP helpers. Its loss is the
 global batch's mean MLM cross-entropy over every masked token plus the mean SOP cross-entropy,
 whatever the micro-batching and process count; the MLM head runs on the masked positions only.

@@ -1,5 +1,5 @@
 """What `albert-bench table / compare / plot / report` do, as keyword-argument functions
-(cli.py only parses flags and calls these).
+(the cli layer only parses flags and calls these).
 
     make_table(results_dir="results", kind="model-card", fmt="md")          -> text
     make_comparison(results_dir="results", run_a=..., run_b=..., as_json=True) -> text

@@ -231,7 +231,7 @@ def load_results(results_dir: str | Path = "results", strict: bool = False, mode
         if wanted is not None and name not in wanted:
             continue
         if record.get("kind") == "evaluate" and _resolved(source) in made_here:
-            # Scoring a checkpoint again gives its fine-tuning numbers (albert_bench/inputs.py): the
+            # Scoring a checkpoint again gives its fine-tuning numbers (albert_bench/engine/inputs.py): the
             # same run, not another seed. Its row is the finetune record's.
             results.rescored += 1
             continue

@@ -1,6 +1,6 @@
 """The suite's grid: which (model, task, seed) jobs, their folders, data and resolved recipes,
 how a job is recognised in a finished record, and how the grid splits into shards. The
-running half is albert_bench/suite.py (its docstring has the data layout and the rules).
+running half is albert_bench/suite/runner.py (its docstring has the data layout and the rules).
 
     from albert_bench.suite.plan import plan, shard_jobs
     from albert_bench.tasks import get_task

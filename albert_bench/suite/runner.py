@@ -25,7 +25,7 @@ A job is skipped when RESULTS_DIR already holds a finetune record of the same jo
 source, tokenizer, task and seed, and the same resolved recipe (every Recipe field after
 --set / --max-steps, recipe name, version, example limits, loop options given with --set, and
 every input setting of the task such as SQuAD's doc_stride), compared field by field with what
-runs.finetune records (suite_plan.record_identity; `resumed`, world size, precision and
+runs.finetune records (suite/plan.py record_identity; `resumed`, world size, precision and
 micro-batch are not part of it, nor is the data folder, which records do not hold). A job whose
 output folder holds a resumable checkpoint but no record continues from it (exactly, see
 train.py), so killing the suite at any point and starting it again ends with the same
