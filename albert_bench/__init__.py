@@ -56,7 +56,7 @@ class _CheckoutTasks(importlib.abc.MetaPathFinder):
 _checkout_tasks = Path(__file__).resolve().parent.parent / "tasks"
 if not (Path(__file__).resolve().parent / "tasks").is_dir() and (_checkout_tasks / "__init__.py").is_file() \
         and not any(isinstance(f, _CheckoutTasks) for f in sys.meta_path):
-    sys.meta_path.append(_CheckoutTasks(_checkout_tasks))
+    sys.meta_path.insert(0, _CheckoutTasks(_checkout_tasks))   # the tasks/ beside this very package
 
 
 def __getattr__(name: str):
