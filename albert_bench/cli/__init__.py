@@ -25,7 +25,7 @@ import argparse
 import sys
 
 from albert_bench.cli.commands import (INPUT_FLAGS, _parse_overrides, cmd_bench, cmd_bias,  # noqa: F401
-                                       cmd_card, cmd_demo, cmd_evaluate, cmd_fill_mask, cmd_finetune,
+                                       cmd_card, cmd_demo, cmd_evaluate, cmd_fill_mask, cmd_finetune, cmd_local_slurm,
                                        cmd_predict, cmd_pretrain, cmd_score, cmd_suite, cmd_tasks)
 from albert_bench.cli.reports import add_report_commands
 
@@ -208,11 +208,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", default="auto")
     p.add_argument("--quick", action="store_true")
 
+    p = add("local-slurm", cmd_local_slurm, "a one-node SLURM cluster on this machine (root, Debian's slurm-wlm), "
+            "to try the grid's SLURM workflow", 'eval "$(albert-bench local-slurm start /tmp/slurm)"')
+    p.add_argument("action", choices=["start", "stop", "status"])
+    p.add_argument("dir", help="where its config, state, spool, pid and log files go")
+
     add_report_commands(add)
     return parser
 
 
-COMMANDS = ("demo", "tasks", "finetune", "evaluate", "predict", "score", "fill-mask", "suite", "pretrain", "bench", "bias", "card", "table", "compare",
+COMMANDS = ("demo", "tasks", "finetune", "evaluate", "predict", "score", "fill-mask", "suite", "pretrain", "bench", "local-slurm", "bias", "card", "table", "compare",
             "plot", "report")
 
 

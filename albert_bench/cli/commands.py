@@ -163,6 +163,14 @@ def cmd_bench(args) -> int:
     return 0
 
 
+def cmd_local_slurm(args) -> int:
+    from albert_bench.suite.local_slurm import SlurmError, main
+    try:
+        return main(args.action, args.dir)
+    except SlurmError as err:
+        raise ValueError(str(err)) from None
+
+
 def cmd_bias(args) -> int:
     from albert_bench.bias import run_bias
     # Offline by default: CrowS-Pairs only with its CSV, unless asked for by name (then the Hub).
