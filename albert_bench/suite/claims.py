@@ -14,9 +14,11 @@ every `heartbeat` seconds (a temp file renamed over the claim, io.atomic_write_j
 A claim is stale, and may be taken over, when its holder is gone: on the same host, its pid does
 not exist (or is a zombie, or is another process now); from another host, its heartbeat is older
 than `timeout` seconds (hosts' clocks are assumed to agree within a few seconds, as NTP keeps them).
-A takeover is race-free: the taker first renames the stale claim to a name of its own (os.rename
-is atomic, so of several takers exactly one succeeds), then O_EXCL-creates its own claim like anyone
-else. A release deletes the claim only if it is still this holder's (same token).
+A takeover is race-free: of several takers of one stale claim only the one that O_EXCL-creates the
+mark CLAIM.takeover-<its token> goes on; it renames the stale claim aside (os.rename is atomic),
+checks that what it moved is the claim it judged (else puts it back), then O_EXCL-creates its own
+claim like anyone else. A release deletes the claim only if it is still this holder's (same token),
+and the takeover marks of claims that are gone.
 """
 from __future__ import annotations
 
@@ -166,6 +168,7 @@ class Claim:
                 os.unlink(self.path)
             except FileNotFoundError:
                 pass
+            _clear_marks(self.path)
 
     def __enter__(self) -> "Claim":
         return self
@@ -187,16 +190,32 @@ def _create(path: Path, info: dict) -> bool:
     return True
 
 
-def _take_over(path: Path, judged: dict, token: str) -> bool:
-    """Move the stale claim `judged` out of the way; False when another taker (or its holder) was
-    first. Only the rename's winner goes on; a claim that is not the one judged is put back."""
+def _key(info: dict) -> str:
+    """What names one claim instance: its token (or, caught before its first write, its file time)."""
+    return str(info.get("token") or f"t{info.get('heartbeat')}")
+
+
+def _take_over(path: Path, judged: dict, token: str, timeout: float) -> bool | None:
+    """Remove the stale claim `judged`. True: gone, create ours; False: the file there is not the
+    one judged (put back); None: another taker is at it. Only one taker per stale claim goes on:
+    the one that O_EXCL-creates its mark CLAIM.takeover-<key>; it renames the claim aside (atomic)
+    and checks that what it moved is the claim it judged."""
+    mark = path.with_name(f"{path.name}.takeover-{_key(judged)}")
+    if not _create(mark, _my_info(token)):
+        try:
+            if time.time() - mark.stat().st_mtime > timeout:   # its taker died mid-takeover: clear it
+                os.rename(mark, mark.with_name(mark.name + f".dead-{token}"))   # one of us wins this
+                os.unlink(mark.with_name(mark.name + f".dead-{token}"))
+        except FileNotFoundError:
+            pass
+        return None
     aside = path.with_name(f"{path.name}.stale-{token}")
     try:
         os.rename(path, aside)
     except FileNotFoundError:
-        return False
+        return True   # its holder released it after all
     moved = read(aside) or {}
-    if moved.get("token") != judged.get("token"):   # a fresh claim landed between our read and rename
+    if _key(moved) != _key(judged):   # it was released and claimed afresh between our read and rename
         try:
             os.link(aside, path)
         except FileExistsError:
@@ -205,6 +224,18 @@ def _take_over(path: Path, judged: dict, token: str) -> bool:
         return False
     os.unlink(aside)
     return True
+
+
+def _clear_marks(path: Path) -> None:
+    """Takeover marks of claims that are gone (kept until then, so a late taker of the same stale
+    claim finds its mark and stays out)."""
+    current = read(path)
+    for mark in path.parent.glob(path.name + ".takeover-*"):
+        if current is None or mark.name != f"{path.name}.takeover-{_key(current)}":
+            try:
+                os.unlink(mark)
+            except FileNotFoundError:
+                pass
 
 
 def acquire(output_dir: str | os.PathLike, timeout: float = DEFAULT_TIMEOUT, heartbeat: float = DEFAULT_HEARTBEAT,
@@ -216,6 +247,7 @@ def acquire(output_dir: str | os.PathLike, timeout: float = DEFAULT_TIMEOUT, hea
     token = secrets.token_hex(8)
     if _HELD.get(str(path)):
         raise ClaimHeld(path, {**(read(path) or {}), "host": socket.gethostname(), "pid": os.getpid()})
+    busy = 0
     while True:
         info = _my_info(token)
         if _create(path, info):
@@ -226,5 +258,11 @@ def acquire(output_dir: str | os.PathLike, timeout: float = DEFAULT_TIMEOUT, hea
         why = stale_reason(held, timeout)
         if why is None:
             raise ClaimHeld(path, held)
-        if _take_over(path, held, token):
+        taken = _take_over(path, held, token, timeout)
+        if taken:
             say(f"claim {path}: taking over from host {held.get('host', '?')} pid {held.get('pid', '?')}: {why}")
+        elif taken is None:
+            busy += 1
+            if busy > 40:   # another taker holds the mark for ~2 s: let the caller come back later
+                raise ClaimHeld(path, held)
+            time.sleep(0.05)
