@@ -31,6 +31,11 @@ output folder holds a resumable checkpoint but no record continues from it (exac
 train.py), so killing the suite at any point and starting it again ends with the same
 records. A failing job is reported and the others still run.
 
+Several suites may run the same grid at once (overlapping shards, a requeued SLURM task beside
+its old process): each job is claimed before it trains (suite/claims.py: OUTPUT_DIR.claim), a
+job another live process holds is done last, after waiting for that process; its record then
+turns it into a skip, or its stale claim is taken over and the job resumed.
+
 Under torchrun every process runs the same plan and each job trains data-parallel; the suite
 joins the process group once and only rank 0 prints the summary (runs.finetune writes the
 records from rank 0 only).
