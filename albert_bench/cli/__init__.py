@@ -63,6 +63,15 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--data-dir", required=need_data, default=None,
                        help="official download folder (default: the Hugging Face dataset, online only)")
 
+    def claim_args(p):
+        g = p.add_argument_group("claims", "a job trains in one process at a time: OUTPUT_DIR.claim beside its "
+                                 "folder names the process; a live claim is waited for (suite) or refused (finetune)")
+        g.add_argument("--claim-timeout", type=float, default=300.0, metavar="SECONDS",
+                       help="another host's claim without a heartbeat for this long is stale and taken over "
+                            "(same host: when its process is gone); default 300")
+        g.add_argument("--heartbeat", type=float, default=30.0, metavar="SECONDS",
+                       help="how often a claim's heartbeat is refreshed and a waiting suite polls; default 30")
+
     def input_args(p):
         g = p.add_argument_group("input settings", "each defaults to the checkpoint's saved value "
                                  "(albert_bench_inputs.json), else the task's paper recipe")
@@ -90,6 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--resume", action="store_true", help="continue from OUTPUT_DIR/checkpoint")
     p.add_argument("--max-train-examples", type=int, default=None)
     p.add_argument("--max-eval-examples", type=int, default=None)
+    claim_args(p)
 
     p = add("evaluate", cmd_evaluate, "score a fine-tuned checkpoint on dev without training",
             "albert-bench evaluate --model runs/mnli/best --task mnli --data-dir glue/MNLI")
@@ -145,6 +155,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--micro-batch-size", type=int, default=None, help="per-device batch; accumulation reaches the recipe batch")
     p.add_argument("--precision", choices=["auto", "fp32", "bf16", "fp16"], default="auto")
     p.add_argument("--gradient-checkpointing", action="store_true")
+    claim_args(p)
 
     p = add("pretrain", cmd_pretrain, "pretrain an ALBERT from scratch: n-gram masked LM + sentence order, LAMB",
             "albert-bench pretrain --corpus corpus.txt --config albert-base-v2 --vocab-size 30000 "

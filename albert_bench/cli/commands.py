@@ -51,17 +51,35 @@ def cmd_tasks(args) -> int:
 
 
 def cmd_finetune(args) -> int:
+    import os
+
     from albert_bench.engine import runs
+    from albert_bench.suite import claims
     from albert_bench.tasks import get_task
-    record = runs.finetune(
-        task=get_task(args.task), model=args.model, tokenizer=args.tokenizer, data_dir=args.data_dir,
-        output_dir=args.output_dir, results_dir=args.results_dir, recipe=args.recipe,
+    task = get_task(args.task)
+    output_dir = args.output_dir or f"runs/{task.name}"   # runs.finetune's default
+    claims.validate(args.claim_timeout, args.heartbeat)
+    # Refuse a folder another live process trains (ClaimHeld names it). Under torchrun rank 0
+    # claims for the group: if it refuses, torchrun stops the other ranks.
+    claim = claims.acquire(output_dir, timeout=args.claim_timeout, heartbeat=args.heartbeat) \
+        if int(os.environ.get("RANK", "0")) == 0 else None
+    try:
+        record = _finetune(runs, task, args, output_dir)
+    finally:
+        if claim is not None:
+            claim.release()
+    print(json.dumps(record["metrics"], indent=2))
+    return 0
+
+
+def _finetune(runs, task, args, output_dir) -> dict:
+    return runs.finetune(
+        task=task, model=args.model, tokenizer=args.tokenizer, data_dir=args.data_dir,
+        output_dir=output_dir, results_dir=args.results_dir, recipe=args.recipe,
         version=args.version, max_steps=args.max_steps, seed=args.seed, overrides=_parse_overrides(args.set),
         micro_batch_size=args.micro_batch_size, precision=args.precision,
         gradient_checkpointing=args.gradient_checkpointing, qa_head=args.qa_head, resume=args.resume,
         max_train_examples=args.max_train_examples, max_eval_examples=args.max_eval_examples)
-    print(json.dumps(record["metrics"], indent=2))
-    return 0
 
 
 # Input settings `evaluate` / `predict` take as flags: the same names as finetune's --set keys.
@@ -135,7 +153,8 @@ def cmd_suite(args) -> int:
                       max_eval_examples=args.max_eval_examples)
     summary = suite.run_suite(jobs, get_task=get_task, shard=suite.parse_shard(args.shard), dry_run=args.dry_run,
                               micro_batch_size=args.micro_batch_size, precision=args.precision,
-                              gradient_checkpointing=args.gradient_checkpointing)
+                              gradient_checkpointing=args.gradient_checkpointing,
+                              claim_timeout=args.claim_timeout, heartbeat=args.heartbeat)
     if not args.dry_run and suite.is_main_process():
         print(suite.final_tables(summary, args.tasks))
     return summary.exit_code

@@ -31,6 +31,11 @@ output folder holds a resumable checkpoint but no record continues from it (exac
 train.py), so killing the suite at any point and starting it again ends with the same
 records. A failing job is reported and the others still run.
 
+Several suites may run the same grid at once (overlapping shards, a requeued SLURM task beside
+its old process): each job is claimed before it trains (suite/claims.py: OUTPUT_DIR.claim), a
+job another live process holds is done last, after waiting for that process; its record then
+turns it into a skip, or its stale claim is taken over and the job resumed.
+
 Under torchrun every process runs the same plan and each job trains data-parallel; the suite
 joins the process group once and only rank 0 prints the summary (runs.finetune writes the
 records from rank 0 only).
@@ -40,14 +45,17 @@ from __future__ import annotations
 
 import gc
 import os
+import time
 import traceback
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from albert_bench import records
 # The plan half, re-exported: `suite.plan(...)`, `suite.Job` and the rest read as one API.
 from albert_bench.engine import runs
+from albert_bench.suite import claims
 from albert_bench.suite.plan import (GLUE_TASKS, MODEL_CARD_TASKS, NOT_IN_ALL, SQUAD_FOLDERS, Job,  # noqa: F401
                                      expand_tasks, model_folder_name, parse_shard, plan, record_identity,
                                      shard_jobs, task_data_dir)
@@ -125,14 +133,19 @@ def is_main_process() -> bool:
 
 
 def run_suite(jobs: Sequence[Job], get_task: Callable, shard: tuple[int, int] | None = None,
-              dry_run: bool = False, finetune: Callable | None = None, out=None, **finetune_options) -> Summary:
+              dry_run: bool = False, finetune: Callable | None = None, out=None, claims_on: bool = True,
+              claim_timeout: float = claims.DEFAULT_TIMEOUT, heartbeat: float = claims.DEFAULT_HEARTBEAT,
+              **finetune_options) -> Summary:
     """Run (or with dry_run, print) this shard's jobs. `finetune_options` (micro_batch_size,
     precision, gradient_checkpointing, device...) go to every runs.finetune call; `finetune`
     replaces runs.finetune (tests interrupt a job through it). A job's exception is caught and
-    reported; KeyboardInterrupt and the like stop the suite, as a kill would."""
+    reported; KeyboardInterrupt and the like stop the suite, as a kill would. With `claims_on`, each
+    job is claimed before it trains (suite/claims.py): a job another live process holds is left
+    for later, then waited for (polling every `heartbeat` s) until its record appears or its
+    claim goes stale (`claim_timeout`) and is taken over."""
     finetune = finetune or runs.finetune
     mine = shard_jobs(jobs, shard)
-    say = out or print
+    say = out or partial(print, flush=True)   # flushed: a waiting suite's lines reach a SLURM log now
     if not is_main_process():
         say = lambda *a, **k: None   # noqa: E731 (only rank 0 talks)
     known = {d: _records_in(d) for d in {j.results_dir for j in mine}}
@@ -149,42 +162,101 @@ def run_suite(jobs: Sequence[Job], get_task: Callable, shard: tuple[int, int] | 
             say(job.command(resume=state == "resume", options=finetune_options))
         return summary
 
+    if claims_on:
+        claims.validate(claim_timeout, heartbeat)
     created = _join_process_group(finetune_options.get("device"))
     try:
-        for i, job in enumerate(mine, 1):
-            _barrier()   # every rank decides skip / resume from the same files
-            record = find_record(job, known[job.results_dir])
-            if record is not None:
-                say(f"[{i}/{len(mine)}] {job.label}: skipped, record {record.get('path')}")
-                summary.skipped.append((job, record))
-                continue
-            resume, conflict = has_checkpoint(job), checkpoint_conflict(job)
-            if conflict:
-                summary.failed.append((job, conflict))
-                say(f"[{i}/{len(mine)}] {job.label}: FAILED: {conflict}")
-                continue
-            say(f"[{i}/{len(mine)}] {job.label}: " + ("resuming from " + job.output_dir if resume else "training")
-                + f"\n  {job.command(resume=resume, options=finetune_options)}")
-            try:
-                record = finetune(task=get_task(job.task), resume=resume, **job.finetune_kwargs(), **finetune_options)
-            except Exception as err:   # one job's failure must not stop the grid
-                if os.environ.get("ALBERT_BENCH_DEBUG"):
-                    traceback.print_exc()
-                error = f"{type(err).__name__}: {err}"
-                summary.failed.append((job, error))
-                say(f"  FAILED: {error}")
-                continue
-            finally:
-                _free_memory()
-            known[job.results_dir].append(record)
-            summary.done.append((job, record))
-            if resume:
-                summary.resumed.append(job)
-            say(f"  done: {_headline(record)}")
+        queue, waited = list(enumerate(mine, 1)), {}
+        while queue:
+            later = []
+            for i, job in queue:
+                tag = f"[{i}/{len(mine)}] {job.label}"
+                state, detail, claim = _agree(_take(job, known, claims_on, claim_timeout, heartbeat, say))
+                if state == "skip":
+                    say(f"{tag}: skipped, record {detail.get('path')}")
+                    summary.skipped.append((job, detail))
+                elif state == "busy":
+                    # Another live process trains it: do the rest first, then wait for it (never exit undone).
+                    first, (token, last) = i not in waited, waited.get(i, (None, 0.0))
+                    if first or token != detail.get("token") or time.time() - last > claim_timeout:
+                        say(f"{tag}: claimed by {claims.describe(detail)}; coming back to it after the rest" if first
+                            else f"{tag}: waiting for it, held by {claims.describe(detail)}")
+                        # last 0.0 after the deferral line: the first "waiting" line is due on the next pass
+                        waited[i] = (detail.get("token"), 0.0 if first else time.time())
+                    later.append((i, job))
+                else:
+                    try:
+                        _run_job(tag, job, get_task, finetune, finetune_options, known, summary, say)
+                    finally:
+                        if claim is not None:
+                            claim.release()
+            if later and len(later) == len(queue):
+                time.sleep(heartbeat)   # nothing else to do: poll the holders
+            queue = later
     finally:
         _leave_process_group(created)
     say(summary.format())
     return summary
+
+
+def _take(job: Job, known: dict, claims_on: bool, timeout: float, heartbeat: float, say) -> tuple:
+    """Rank 0's decision for a job: ("skip", record, None), ("busy", holder's claim, None) or
+    ("run", None, our claim or None)."""
+    if not is_main_process():
+        return "run", None, None   # replaced by rank 0's decision (_agree)
+    record = find_record(job, known[job.results_dir])
+    if record is not None:
+        return "skip", record, None
+    if not claims_on:
+        return "run", None, None
+    try:
+        claim = claims.acquire(job.output_dir, timeout=timeout, heartbeat=heartbeat, say=say)
+    except claims.ClaimHeld as held:
+        return "busy", held.info, None
+    # The process we waited for (or raced) may have finished the job just before releasing it.
+    known[job.results_dir] = _records_in(job.results_dir)
+    record = find_record(job, known[job.results_dir])
+    if record is not None:
+        claim.release()
+        return "skip", record, None
+    return "run", None, claim
+
+
+def _agree(decision: tuple) -> tuple:
+    """Under torchrun every rank follows rank 0's decision (only rank 0 holds the claim)."""
+    import torch.distributed as dist
+    if not (dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1):
+        return decision
+    shared = [decision[:2]]
+    dist.broadcast_object_list(shared, src=0)
+    return (*shared[0], decision[2])
+
+
+def _run_job(tag: str, job: Job, get_task, finetune, finetune_options, known, summary, say) -> None:
+    _barrier()   # every rank decides resume from the same files
+    resume, conflict = has_checkpoint(job), checkpoint_conflict(job)
+    if conflict:
+        summary.failed.append((job, conflict))
+        say(f"{tag}: FAILED: {conflict}")
+        return
+    say(f"{tag}: " + ("resuming from " + job.output_dir if resume else "training")
+        + f"\n  {job.command(resume=resume, options=finetune_options)}")
+    try:
+        record = finetune(task=get_task(job.task), resume=resume, **job.finetune_kwargs(), **finetune_options)
+    except Exception as err:   # one job's failure must not stop the grid
+        if os.environ.get("ALBERT_BENCH_DEBUG"):
+            traceback.print_exc()
+        error = f"{type(err).__name__}: {err}"
+        summary.failed.append((job, error))
+        say(f"  FAILED: {error}")
+        return
+    finally:
+        _free_memory()
+    known[job.results_dir].append(record)
+    summary.done.append((job, record))
+    if resume:
+        summary.resumed.append(job)
+    say(f"  done: {_headline(record)}")
 
 
 def _headline(record: dict) -> str:
