@@ -126,6 +126,17 @@ def test_shard_batches_deals_whole_batches_by_padded_tokens():
     assert shard_batches(batches, features, 5)[4] == []          # more ranks than batches: some idle
 
 
+def test_timeout_from_env(monkeypatch):
+    monkeypatch.delenv(distributed.TIMEOUT_ENV, raising=False)
+    assert distributed.timeout().total_seconds() == 30 * 60
+    monkeypatch.setenv(distributed.TIMEOUT_ENV, "90")
+    assert distributed.timeout().total_seconds() == 90
+    for bad in ("soon", "0"):
+        monkeypatch.setenv(distributed.TIMEOUT_ENV, bad)
+        with pytest.raises(ValueError, match=distributed.TIMEOUT_ENV):
+            distributed.timeout()
+
+
 # ---- one failing rank stops all ------------------------------------------------------------
 
 FAILING = """

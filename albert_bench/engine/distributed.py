@@ -63,6 +63,8 @@ def init_from_env(device: torch.device) -> bool:
     then tears it down with `shutdown`)."""
     if int(os.environ.get("WORLD_SIZE", "1")) <= 1 or dist.is_initialized():
         return False
+    global _broken
+    _broken = None
     backend = "nccl" if device.type == "cuda" else "gloo"
     if device.type == "cuda":
         torch.cuda.set_device(device)
