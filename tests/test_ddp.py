@@ -2,6 +2,7 @@
 global batch; when one rank fails, both stop within seconds naming that rank's error."""
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -140,7 +141,7 @@ def test_timeout_from_env(monkeypatch):
 # ---- one failing rank stops all ------------------------------------------------------------
 
 FAILING = """
-import os, torch
+import os, time, torch
 from albert_bench.engine.train import TrainSettings, train
 from test_train import toy_model, toy_scorer
 from toy_task import ToyTask
@@ -155,6 +156,7 @@ def hook(module, args, kwargs):
     if module.training == (fail_mode == "train"):
         calls.append(1)
         if int(os.environ["RANK"]) == fail_rank and len(calls) == fail_call:
+            print(f"raising at {time.time()}", flush=True)
             raise RuntimeError(f"boom in {fail_mode} forward {fail_call}")
 model.register_forward_pre_hook(hook, with_kwargs=True)
 train(model, features, TrainSettings(lr=1e-3, batch_size=4, train_steps=8, warmup_steps=1, eval_every=2, seed=0),
@@ -170,25 +172,37 @@ SCENARIOS = [(1, "train", 3, "step 3"),                 # rank 0 then waits in D
 
 def test_one_failing_rank_stops_all(tmp_path):
     """Both scenarios at once (four processes; each pair its own group): both processes of a pair
-    exit non-zero within seconds, far below the group's timeout (600 s here), the failing one with
-    its own traceback and the healthy one naming the failing rank's error."""
+    exit non-zero within seconds of the raise, far below the group's timeout (600 s here), the
+    failing one with its own traceback and the healthy one naming the failing rank's error."""
     root = Path(__file__).resolve().parent
-    started = time.monotonic()
     runs = []
     for k, (fail_rank, mode, call, where) in enumerate(SCENARIOS):
         port = _free_port()
         env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(root.parent), str(root)]),
                "OUT": str(tmp_path / str(k)), "FAIL_RANK": str(fail_rank), "FAIL_CALL": str(call),
                "FAIL_MODE": mode, distributed.TIMEOUT_ENV: "600"}
+        logs = [tmp_path / f"{k}-rank{r}.txt" for r in (0, 1)]
         procs = [subprocess.Popen([sys.executable, "-c", FAILING], env={**env, **_env(r, 2, port)},
-                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) for r in (0, 1)]
-        runs.append((fail_rank, mode, call, where, procs))
-    for fail_rank, mode, call, where, procs in runs:
-        outs = [p.communicate(timeout=90)[0] for p in procs]
-        elapsed = time.monotonic() - started
-        codes = [p.returncode for p in procs]
-        assert all(code != 0 for code in codes), (codes, outs)
-        assert elapsed < 45, (elapsed, outs)    # startup (imports) included; the stop itself takes ~3 s
+                                  stdout=log.open("w"), stderr=subprocess.STDOUT, text=True)
+                 for r, log in zip((0, 1), logs)]
+        runs.append((fail_rank, mode, call, where, procs, logs))
+    ended = {}
+    deadline = time.monotonic() + 180            # startup (imports) on a loaded machine included
+    while len(ended) < 4 and time.monotonic() < deadline:
+        for run in runs:
+            for p in run[4]:
+                if p.pid not in ended and p.poll() is not None:
+                    ended[p.pid] = time.time()
+        time.sleep(0.1)
+    for p in (p for run in runs for p in run[4]):
+        if p.pid not in ended:
+            p.kill()
+    for fail_rank, mode, call, where, procs, logs in runs:
+        outs = [log.read_text() for log in logs]
+        assert all(p.pid in ended and p.returncode != 0 for p in procs), ([p.returncode for p in procs], outs)
+        raised = float(re.search(r"raising at ([\d.]+)", outs[fail_rank]).group(1))
+        stopped = max(ended[p.pid] for p in procs) - raised
+        assert stopped < 20, (stopped, outs)      # ~3 s: the watchdog polls twice a second, waits 2 s
         error = f"RuntimeError: boom in {mode} forward {call}"
         healthy = outs[1 - fail_rank]
         assert f"rank {fail_rank} failed at {where}: {error}" in healthy, healthy
