@@ -218,8 +218,9 @@ def train(model: nn.Module, train_features: Sequence[dict], settings: TrainSetti
           extra_files: dict[str, dict] | None = None, _stop_at_step: int | None = None) -> TrainResult:
     """Fine-tune `model` in place for settings.train_steps optimizer steps.
 
-    Dev scoring (`score`, on every rank: collect_outputs shards the batches) every eval_every steps and at the end picks the best
-    checkpoint by `main_metric` of the first split `score` returns, in its direction.
+    Dev scoring (`score`, on every rank: collect_outputs shards the batches) every eval_every
+    steps and at the end picks the best checkpoint by `main_metric` of the first split `score`
+    returns, in its direction.
     `resume=True` continues from output_dir/checkpoint and ends exactly as an uninterrupted
     run would (same batches, same RNG, same optimizer state). Under torchrun (WORLD_SIZE > 1)
     it joins the process group itself. `extra_files` ({name: JSON content}) go into every saved
