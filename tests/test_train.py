@@ -17,9 +17,9 @@ def toy_model(seed=0, **overrides):
     return AlbertForSequenceClassification(tiny_config(**overrides))
 
 
-def toy_scorer(task, examples, features):
+def toy_scorer(task, examples, features, batch_size=16):
     def score(model, precision):
-        outputs = collect_outputs(model, features, batch_size=16, precision=precision)
+        outputs = collect_outputs(model, features, batch_size=batch_size, precision=precision)
         metrics, preds = task.score(examples, features, outputs)
         return {"dev": metrics}, {"dev": preds}
     return score

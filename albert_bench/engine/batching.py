@@ -162,3 +162,18 @@ def split_batch(indices: Sequence[int], parts: int) -> list[list[int]]:
         out.append(list(indices[start:start + size]))
         start += size
     return out
+
+
+def shard_batches(batches: Sequence[Sequence[int]], features: Sequence[dict], parts: int) -> list[list[int]]:
+    """Deal whole evaluation batches to `parts` ranks: part p gets the positions (in `batches`)
+    of its batches. Whole batches, so each feature shares its batch (and its padded length) with
+    the same features as in one process: the outputs match a single process bit for bit. Each
+    batch goes to the part with the least padded tokens so far (ties: the lowest part), which
+    balances the longest-first order; a pure function, so every rank computes the same deal."""
+    load = [0] * parts
+    out: list[list[int]] = [[] for _ in range(parts)]
+    for b, indices in enumerate(batches):
+        p = min(range(parts), key=lambda q: (load[q], q))
+        out[p].append(b)
+        load[p] += len(indices) * max(feature_length(features[i]) for i in indices)
+    return out

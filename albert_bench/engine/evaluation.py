@@ -5,7 +5,9 @@
     outputs["logits"][i]        # numpy array for feature i: (num_labels,) or (num_choices,)
     outputs["start_logits"][i]  # (len(features[i]["input_ids"]),): trimmed to the feature
 
-Shared by training (dev scoring every few steps), `evaluate` and `predict`. Also holds the
+Shared by training (dev scoring every few steps), `evaluate` and `predict`. Inside a process
+group (torchrun) it is a collective: every rank calls it with the same features, scores a share
+of the batches and gets every feature's outputs back. Also holds the
 precision / device choices, which training and inference make the same way.
 """
 from __future__ import annotations
@@ -19,7 +21,8 @@ from typing import Sequence
 import numpy as np
 import torch
 
-from albert_bench.engine.batching import MODEL_INPUT_KEYS, collate, eval_batches, feature_length
+from albert_bench.engine import distributed
+from albert_bench.engine.batching import MODEL_INPUT_KEYS, collate, eval_batches, feature_length, shard_batches
 
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 # Output fields that are not per-example predictions (or are too large to keep per feature).
@@ -77,9 +80,15 @@ def output_fields(out) -> dict[str, torch.Tensor]:
 @torch.no_grad()
 def collect_outputs(model: torch.nn.Module, features: Sequence[dict], batch_size: int = 64,
                     device: torch.device | None = None, precision: str = "fp32", pad_id: int = 0,
-                    max_tokens: int | None = None, desc: str = "eval") -> dict[str, list[np.ndarray]]:
+                    max_tokens: int | None = None, desc: str = "eval", shard: bool = True
+                    ) -> dict[str, list[np.ndarray]]:
     """Run `model` (in eval mode) over `features`; returns name -> one numpy array per feature,
-    in the features' order. Batches go longest-first for speed; the order is restored here."""
+    in the features' order. Batches go longest-first for speed; the order is restored here.
+
+    Under a process group (and `shard`), every rank must call this with the same features: each
+    runs whole batches of the single-process batch list (batching.shard_batches), and the
+    outputs are gathered to every rank, equal to one process's bit for bit. shard=False: this
+    rank runs every batch itself (a caller outside a collective)."""
     from tqdm import tqdm
 
     device = device or next(model.parameters()).device
@@ -87,6 +96,9 @@ def collect_outputs(model: torch.nn.Module, features: Sequence[dict], batch_size
     model.eval()
     results: dict[str, list] = {}
     batches = eval_batches(features, batch_size, max_tokens=max_tokens)
+    world = distributed.world_size() if shard else 1
+    if world > 1:
+        batches = [batches[b] for b in shard_batches(batches, features, world)[distributed.rank()]]
     try:
         for indices in tqdm(batches, desc=desc, unit="batch", file=sys.stderr, disable=not show_progress(),
                             leave=False):
@@ -103,4 +115,20 @@ def collect_outputs(model: torch.nn.Module, features: Sequence[dict], batch_size
                     column[i] = value
     finally:
         model.train(was_training)
+    if world > 1:
+        results = _gather(results, len(features))
     return results
+
+
+def _gather(results: dict[str, list], n: int) -> dict[str, list[np.ndarray]]:
+    """Each rank's filled-in entries -> every feature's outputs, on every rank."""
+    mine = {name: {i: v for i, v in enumerate(column) if v is not None} for name, column in results.items()}
+    full: dict[str, list] = {}
+    for part in distributed.all_gather(mine):
+        for name, values in part.items():
+            column = full.setdefault(name, [None] * n)
+            for i, value in values.items():
+                column[i] = value
+    missing = [name for name, column in full.items() if any(v is None for v in column)]
+    assert not missing, f"gathered outputs miss features in {missing}: the ranks scored different feature lists"
+    return full

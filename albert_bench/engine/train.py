@@ -218,18 +218,21 @@ def train(model: nn.Module, train_features: Sequence[dict], settings: TrainSetti
           extra_files: dict[str, dict] | None = None, _stop_at_step: int | None = None) -> TrainResult:
     """Fine-tune `model` in place for settings.train_steps optimizer steps.
 
-    Dev scoring (`score`, rank 0 only) every eval_every steps and at the end picks the best
-    checkpoint by `main_metric` of the first split `score` returns, in its direction.
+    Dev scoring (`score`, on every rank: collect_outputs shards the batches) every eval_every
+    steps and at the end picks the best checkpoint by `main_metric` of the first split `score`
+    returns, in its direction.
     `resume=True` continues from output_dir/checkpoint and ends exactly as an uninterrupted
     run would (same batches, same RNG, same optimizer state). Under torchrun (WORLD_SIZE > 1)
     it joins the process group itself. `extra_files` ({name: JSON content}) go into every saved
-    model folder (best/, last/) beside config.json.
+    model folder (best/, last/) beside config.json. When one rank raises, every rank stops within
+    seconds with that rank's error (distributed.StopAllOnFailure).
     """
     device = pick_device(device)
     created = dist.init_from_env(device)
     try:
-        return _train(model, train_features, settings, Path(output_dir), score, main_metric, higher_is_better,
-                      tokenizer, resume, device, pad_id, extra_files, _stop_at_step)
+        with dist.StopAllOnFailure(expected=(TrainingInterrupted,)):
+            return _train(model, train_features, settings, Path(output_dir), score, main_metric, higher_is_better,
+                          tokenizer, resume, device, pad_id, extra_files, _stop_at_step)
     finally:
         dist.shutdown(created)
 
@@ -273,6 +276,7 @@ def _train(model, features, s: TrainSettings, out: Path, score, main_metric, hig
         ddp = nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
 
     def evaluate(step: int) -> dict:
+        dist.phase(f"step {step} (dev scoring)")
         metrics, predictions = score(model, precision)
         first = next(iter(metrics)) if metrics else None
         if first is not None and main_metric not in metrics[first]:
@@ -282,7 +286,8 @@ def _train(model, features, s: TrainSettings, out: Path, score, main_metric, hig
         best = state["best"]
         if _is_better(value, best and best["value"], higher_is_better):
             state["best"] = {"step": step, "value": value, "metrics": metrics}
-            save_model_dir(model, out / "best", tokenizer, metrics, predictions, step, extra_files)
+            if rank == 0:
+                save_model_dir(model, out / "best", tokenizer, metrics, predictions, step, extra_files)
         state["last_eval"] = {"step": step, "metrics": metrics}
         return metrics, predictions
 
@@ -295,6 +300,7 @@ def _train(model, features, s: TrainSettings, out: Path, score, main_metric, hig
     model.train()
     while state["step"] < s.train_steps:
         epoch, index, batch = next(batches)
+        dist.phase(f"step {state['step'] + 1}")
         mine = split_batch(batch, world)[rank]
         loss_sum = torch.zeros((), device=device)
         micro_batches = split_batch(mine, math.ceil(len(mine) / micro))
@@ -319,10 +325,10 @@ def _train(model, features, s: TrainSettings, out: Path, score, main_metric, hig
         entry = {"step": step, "epoch": epoch, "loss": dist.sum_across(float(loss_sum), device),
                  "lr": lr, "grad_norm": float(grad_norm)}
         if score is not None and (step % eval_every == 0 or step == s.train_steps):
-            if rank == 0:
-                entry["eval"], last_predictions = evaluate(step)
-                model.train()
-            dist.barrier()
+            # Every rank scores (its share of the batches; the outputs are gathered), so every
+            # rank holds the same metrics and best step, and none waits through another's pass.
+            entry["eval"], last_predictions = evaluate(step)
+            model.train()
         state["log"].append(to_jsonable(entry))
         bar.update(1)
         bar.set_postfix(loss=f"{entry['loss']:.4f}", lr=f"{lr:.2e}")
@@ -334,9 +340,10 @@ def _train(model, features, s: TrainSettings, out: Path, score, main_metric, hig
     bar.close()
 
     last_metrics = (state["last_eval"] or {}).get("metrics", {})
+    if score is not None and last_predictions is None:  # resumed a finished run: score again (every rank)
+        dist.phase("the end (dev scoring)")
+        last_metrics, last_predictions = score(model, precision)
     if rank == 0:
-        if score is not None and last_predictions is None:  # resumed a finished run: score again
-            last_metrics, last_predictions = score(model, precision)
         save_model_dir(model, out / "last", tokenizer, last_metrics, last_predictions, state["step"], extra_files)
         atomic_write_text(out / "log.jsonl", "".join(json.dumps(e) + "\n" for e in state["log"]))
     dist.barrier()

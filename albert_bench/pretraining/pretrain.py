@@ -169,15 +169,16 @@ def pretrain(*, corpus: Sequence[str | os.PathLike], config: str | os.PathLike |
     device = pick_device(device)
     created = dist.init_from_env(device)
     try:
-        return _pretrain(corpus=corpus, config=config, out=Path(output_dir), tokenizer=tokenizer,
-                         vocab_size=vocab_size, steps=steps, seq_len=seq_len, batch_size=batch_size, lr=lr,
-                         optimizer=optimizer, warmup=warmup, weight_decay=weight_decay, seed=seed, resume=resume,
-                         device=device, precision=precision, micro_batch_size=micro_batch_size,
-                         gradient_checkpointing=gradient_checkpointing, max_predictions=max_predictions,
-                         masked_lm_prob=masked_lm_prob, max_ngram=max_ngram, whole_word_mask=whole_word_mask,
-                         short_seq_prob=short_seq_prob,
-                         heldout_fraction=heldout_fraction, cache_dir=cache_dir, checkpoint_every=checkpoint_every,
-                         config_overrides=config_overrides, data_workers=data_workers, stop_at=_stop_at_step)
+        with dist.StopAllOnFailure(expected=(TrainingInterrupted,)):   # one failing rank stops all
+            return _pretrain(corpus=corpus, config=config, out=Path(output_dir), tokenizer=tokenizer,
+                             vocab_size=vocab_size, steps=steps, seq_len=seq_len, batch_size=batch_size, lr=lr,
+                             optimizer=optimizer, warmup=warmup, weight_decay=weight_decay, seed=seed, resume=resume,
+                             device=device, precision=precision, micro_batch_size=micro_batch_size,
+                             gradient_checkpointing=gradient_checkpointing, max_predictions=max_predictions,
+                             masked_lm_prob=masked_lm_prob, max_ngram=max_ngram, whole_word_mask=whole_word_mask,
+                             short_seq_prob=short_seq_prob,
+                             heldout_fraction=heldout_fraction, cache_dir=cache_dir, checkpoint_every=checkpoint_every,
+                             config_overrides=config_overrides, data_workers=data_workers, stop_at=_stop_at_step)
     finally:
         dist.shutdown(created)
 
@@ -262,6 +263,7 @@ def _pretrain(*, corpus, config, out: Path, tokenizer, vocab_size, steps, seq_le
         StepBatches(stream, batch_size, micro, state["step"], steps), batch_size=None, num_workers=workers,
         pin_memory=device.type == "cuda", prefetch_factor=4 if workers else None, generator=torch.Generator())
     for masked_here, micro_batches in loader:
+        dist.phase(f"step {state['step'] + 1}")
         masked = dist.sum_across(float(masked_here), device)
         mlm_sum = torch.zeros((), device=device)
         sop_sum = torch.zeros((), device=device)
