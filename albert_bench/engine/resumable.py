@@ -165,3 +165,68 @@ def stop_here(stop, device, step: int, total: int, out: Path, save: Callable[[],
     finally:
         stop.saving = False
     raise TrainingStopped(step, total, out, name)
+
+
+# ---- an output folder's run: refuse to lose it, start over, or find its record -----------
+
+RECORD_MARKER = "record_path.txt"   # written into the output folder once the run's record is written
+# What a run leaves in its output folder (train.py's module doc); --overwrite removes exactly these.
+RUN_FILES = ("checkpoint", "checkpoint.old", ".checkpoint.tmp", "best", ".best.tmp", "last", ".last.tmp",
+             "log.jsonl", RECORD_MARKER)
+
+
+def checkpoint_state(out: Path) -> dict | None:
+    """trainer_state.json of out's resumable checkpoint, or None (none there, unreadable)."""
+    folder = existing_checkpoint(out)
+    try:
+        return json.loads((folder / "trainer_state.json").read_text(encoding="utf-8")) if folder else None
+    except (OSError, ValueError):
+        return None
+
+
+def finished_record(out: Path, settings: dict) -> Path | None:
+    """The record of the finished run in `out`: its marker names a record file that exists, and
+    the checkpoint there holds the last step of a run with these `settings` (RESUME_KEYS)."""
+    marker, state = Path(out) / RECORD_MARKER, checkpoint_state(out)
+    if not marker.is_file() or state is None:
+        return None
+    saved = state.get("settings", {})
+    if state.get("step") != saved.get("train_steps") or any(saved.get(k) != settings.get(k) for k in settings):
+        return None
+    path = Path(marker.read_text(encoding="utf-8").strip())
+    return path if path.is_file() else None
+
+
+def check_output_dir(out: Path, resume: bool, overwrite: bool, clear: bool = True) -> None:
+    """Refuse to start over a run that holds a resumable checkpoint (unless `overwrite`: then its
+    files are removed, by this process when `clear`, i.e. rank 0)."""
+    out = Path(out)
+    if resume and overwrite:
+        raise ValueError("--resume and --overwrite exclude each other: --resume continues the run in "
+                         f"{out}, --overwrite deletes it and starts over; pass one")
+    if existing_checkpoint(out) is None:
+        return
+    if overwrite:
+        if clear:
+            clear_run(out)
+        return
+    if resume:
+        return
+    state = checkpoint_state(out) or {}
+    total = (state.get("settings") or {}).get("train_steps")
+    where = f"at step {state.get('step', '?')}" + (f" of {total}" if total else "")
+    raise ValueError(f"--output-dir {out} holds a resumable checkpoint {where}; continue it with --resume, "
+                     "or start over with --overwrite (deletes that run's checkpoint, best/, last/ and log)")
+
+
+def clear_run(out: Path) -> None:
+    """Remove a previous run's files from `out`. Each is first renamed to a hidden name, so a crash
+    midway never leaves a half-deleted checkpoint that --resume would take for a good one."""
+    for name in RUN_FILES:
+        path = Path(out) / name
+        if not path.exists():
+            continue
+        doomed = path.with_name(f".deleting-{name.lstrip('.')}")
+        shutil.rmtree(doomed, ignore_errors=True)
+        os.replace(path, doomed)
+        shutil.rmtree(doomed) if doomed.is_dir() else doomed.unlink()

@@ -35,10 +35,13 @@ class TrainingStopped(TrainingInterrupted):
     and no record was written. `step` is None when the stop came between a suite's jobs."""
 
     def __init__(self, step: int | None, total: int | None, checkpoint_dir, signal_name: str, job: str | None = None):
+        super().__init__(step, total, checkpoint_dir, signal_name, job)
         self.step, self.total, self.checkpoint_dir, self.signal_name, self.job = step, total, checkpoint_dir, signal_name, job
-        where = f"at step {step} of {total}" if step is not None else "between jobs"
-        super().__init__(f"stopped by {signal_name} {where}" + (f" of job {job}" if job else "")
-                         + (f"; checkpoint in {checkpoint_dir}" if checkpoint_dir else ""))
+
+    def __str__(self) -> str:   # `job` is filled in by the suite after the raise
+        where = f"at step {self.step} of {self.total}" if self.step is not None else "between jobs"
+        return (f"stopped by {self.signal_name} {where}" + (f" of job {self.job}" if self.job else "")
+                + (f"; checkpoint in {self.checkpoint_dir}" if self.checkpoint_dir else ""))
 
     def __reduce__(self):   # picklable across processes (multiprocessing reports it back)
         return type(self), (self.step, self.total, self.checkpoint_dir, self.signal_name, self.job)

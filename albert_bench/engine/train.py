@@ -284,8 +284,8 @@ def _train(model, features, s: TrainSettings, out: Path, score, main_metric, hig
         if "eval" in entry:
             progress.evaluation(step, entry["eval"], main_metric)
 
-        def save():
-            end_segment(segment, state, started)
+        def save():   # keeps a stop's stopped_by (stop_here sets it, then saves)
+            end_segment(segment, state, started, segment["stopped_by"])
             save_checkpoint(out, model, optimizer, scheduler, scaler, state, rank)
         saved = step % ckpt_every == 0 or step == s.train_steps
         if saved:

@@ -31,6 +31,11 @@ output folder holds a resumable checkpoint but no record continues from it (exac
 train.py), so killing the suite at any point and starting it again ends with the same
 records. A failing job is reported and the others still run.
 
+SIGUSR1 / SIGTERM / SIGINT stop the suite: the running job saves its checkpoint at the next
+optimizer step (no record), no further job starts, `summary.stopped` holds the TrainingStopped
+and `on_stop(summary)` runs (the hook for requeueing, e.g. `scontrol requeue`); the CLI exits 75.
+Running the same suite line again resumes that job.
+
 Under torchrun every process runs the same plan and each job trains data-parallel; the suite
 joins the process group once and only rank 0 prints the summary (runs.finetune writes the
 records from rank 0 only).
@@ -48,6 +53,7 @@ from typing import Any, Callable, Sequence
 from albert_bench import records
 # The plan half, re-exported: `suite.plan(...)`, `suite.Job` and the rest read as one API.
 from albert_bench.engine import runs
+from albert_bench.engine.signals import EXIT_STOPPED, TrainingStopped, graceful_stop
 from albert_bench.suite.plan import (GLUE_TASKS, MODEL_CARD_TASKS, NOT_IN_ALL, SQUAD_FOLDERS, Job,  # noqa: F401
                                      expand_tasks, model_folder_name, parse_shard, plan, record_identity,
                                      shard_jobs, task_data_dir)
@@ -60,10 +66,11 @@ class Summary:
     skipped: list = field(default_factory=list)   # (job, record) found in the results folder
     failed: list = field(default_factory=list)    # (job, "ErrorType: message")
     resumed: list = field(default_factory=list)   # jobs that continued from a checkpoint
+    stopped: TrainingStopped | None = None        # a stop signal ended the suite (the job it hit: .job)
 
     @property
     def exit_code(self) -> int:
-        return 1 if self.failed else 0
+        return EXIT_STOPPED if self.stopped else 1 if self.failed else 0
 
     @property
     def records(self) -> list[dict]:
@@ -73,6 +80,8 @@ class Summary:
         lines = [f"suite: {len(self.done)} done ({len(self.resumed)} resumed), {len(self.skipped)} skipped "
                  f"(record already there), {len(self.failed)} failed"]
         lines += [f"  FAILED {job.label}: {error}" for job, error in self.failed]
+        if self.stopped:
+            lines.append(f"  STOPPED: {self.stopped}")
         return "\n".join(lines)
 
 
@@ -124,6 +133,12 @@ def is_main_process() -> bool:
     return int(os.environ.get("RANK", "0")) == 0
 
 
+def on_stop(summary: Summary, say: Callable = print) -> None:
+    """Called once when a stop signal ended the suite (summary.stopped says where). For now it only
+    says so; a SLURM requeue (`scontrol requeue $SLURM_JOB_ID`) belongs here."""
+    say(f"suite: {summary.stopped}; run the same suite command again to resume")
+
+
 def run_suite(jobs: Sequence[Job], get_task: Callable, shard: tuple[int, int] | None = None,
               dry_run: bool = False, finetune: Callable | None = None, out=None, **finetune_options) -> Summary:
     """Run (or with dry_run, print) this shard's jobs. `finetune_options` (micro_batch_size,
@@ -151,40 +166,57 @@ def run_suite(jobs: Sequence[Job], get_task: Callable, shard: tuple[int, int] | 
 
     created = _join_process_group(finetune_options.get("device"))
     try:
-        for i, job in enumerate(mine, 1):
-            _barrier()   # every rank decides skip / resume from the same files
-            record = find_record(job, known[job.results_dir])
-            if record is not None:
-                say(f"[{i}/{len(mine)}] {job.label}: skipped, record {record.get('path')}")
-                summary.skipped.append((job, record))
-                continue
-            resume, conflict = has_checkpoint(job), checkpoint_conflict(job)
-            if conflict:
-                summary.failed.append((job, conflict))
-                say(f"[{i}/{len(mine)}] {job.label}: FAILED: {conflict}")
-                continue
-            say(f"[{i}/{len(mine)}] {job.label}: " + ("resuming from " + job.output_dir if resume else "training")
-                + f"\n  {job.command(resume=resume, options=finetune_options)}")
-            try:
-                record = finetune(task=get_task(job.task), resume=resume, **job.finetune_kwargs(), **finetune_options)
-            except Exception as err:   # one job's failure must not stop the grid
-                if os.environ.get("ALBERT_BENCH_DEBUG"):
-                    traceback.print_exc()
-                error = f"{type(err).__name__}: {err}"
-                summary.failed.append((job, error))
-                say(f"  FAILED: {error}")
-                continue
-            finally:
-                _free_memory()
-            known[job.results_dir].append(record)
-            summary.done.append((job, record))
-            if resume:
-                summary.resumed.append(job)
-            say(f"  done: {_headline(record)}")
+        with graceful_stop() as stop:   # one flag for the whole grid: a signal between jobs counts too
+            _run_jobs(mine, known, get_task, finetune, finetune_options, summary, say, stop)
     finally:
         _leave_process_group(created)
     say(summary.format())
+    if summary.stopped:
+        on_stop(summary, say)
     return summary
+
+
+def _run_jobs(mine, known, get_task, finetune, finetune_options, summary: Summary, say, stop) -> None:
+    from albert_bench.engine.evaluation import pick_device
+    device = pick_device(finetune_options.get("device"))
+    for i, job in enumerate(mine, 1):
+        _barrier()   # every rank decides skip / resume from the same files
+        name = stop.agreed(device)
+        if name:     # the signal came after the last job finished: start no other
+            summary.stopped = TrainingStopped(None, None, None, name, job=job.label)
+            return
+        record = find_record(job, known[job.results_dir])
+        if record is not None:
+            say(f"[{i}/{len(mine)}] {job.label}: skipped, record {record.get('path')}")
+            summary.skipped.append((job, record))
+            continue
+        resume, conflict = has_checkpoint(job), checkpoint_conflict(job)
+        if conflict:
+            summary.failed.append((job, conflict))
+            say(f"[{i}/{len(mine)}] {job.label}: FAILED: {conflict}")
+            continue
+        say(f"[{i}/{len(mine)}] {job.label}: " + ("resuming from " + job.output_dir if resume else "training")
+            + f"\n  {job.command(resume=resume, options=finetune_options)}")
+        try:
+            record = finetune(task=get_task(job.task), resume=resume, **job.finetune_kwargs(), **finetune_options)
+        except TrainingStopped as err:   # not a failure: the job resumes when the suite runs again
+            err.job = job.label
+            summary.stopped = err
+            return
+        except Exception as err:   # one job's failure must not stop the grid
+            if os.environ.get("ALBERT_BENCH_DEBUG"):
+                traceback.print_exc()
+            error = f"{type(err).__name__}: {err}"
+            summary.failed.append((job, error))
+            say(f"  FAILED: {error}")
+            continue
+        finally:
+            _free_memory()
+        known[job.results_dir].append(record)
+        summary.done.append((job, record))
+        if resume:
+            summary.resumed.append(job)
+        say(f"  done: {_headline(record)}")
 
 
 def _headline(record: dict) -> str:
