@@ -212,3 +212,26 @@ def test_ddp_signal_to_one_rank_stops_both_at_the_same_step(tmp_path):
         assert abs(a["loss"] - b["loss"]) < 1e-4
     state = json.loads((out / "checkpoint" / "trainer_state.json").read_text())
     assert [s["stopped_by"] for s in state["segments"]] == ["SIGUSR1", None]
+
+
+def test_suite_stops_at_the_signalled_job_and_resumes_it(tiny_checkpoint, tmp_path, monkeypatch):
+    from albert_bench.engine import runs
+    from albert_bench.suite import runner as suite
+    from albert_bench.tasks import get_task
+    root, dirs, model_dir = tiny_checkpoint
+    jobs = suite.plan([str(model_dir)], "rte", [1, 2], data_root=Path(dirs["rte"]).parent, get_task=get_task,
+                      output_root=tmp_path / "runs", results_dir=tmp_path / "results", max_steps=6,
+                      overrides={"batch_size": 4, "eval_every": 3, "max_seq_length": 32},
+                      max_train_examples=12, max_eval_examples=8)
+    stops = []
+    monkeypatch.setattr(suite, "on_stop", lambda summary, say: stops.append(summary.stopped))
+
+    def signalled(**kwargs):   # a real SIGTERM while the suite's handler is in place: the job stops at step 1
+        os.kill(os.getpid(), signal.SIGTERM)
+        return runs.finetune(**kwargs)
+    summary = suite.run_suite(jobs, get_task=get_task, finetune=signalled)
+    assert summary.exit_code == EXIT_STOPPED and not summary.failed and not summary.done
+    assert stops == [summary.stopped] and summary.stopped.step == 1 and summary.stopped.job == jobs[0].label
+    assert not (Path(jobs[1].output_dir) / "checkpoint").exists()           # the next job never started
+    again = suite.run_suite(jobs, get_task=get_task)
+    assert again.exit_code == 0 and len(again.done) == 2 and again.resumed == [jobs[0]]
