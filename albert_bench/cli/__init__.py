@@ -16,6 +16,11 @@
     albert-bench compare RUN_A RUN_B --json           # paired bootstrap: B - A, 95% CI, p-value
     albert-bench report --results results --out reports   # one HTML page: tables, intervals, plots
 
+Stopping: SIGTERM, SIGUSR1 (what SLURM sends before preemption or the time limit) or Ctrl-C stop
+`finetune`, `suite` and `pretrain` after the current optimizer step with a resumable checkpoint and
+no record; they print one line with the command that continues the run and exit with status 75
+(EX_TEMPFAIL: stopped, resumable). Exit 2: a usage error, named in one line.
+
 The cli layer is the only one that imports the task registry (albert_bench.tasks); every layer below
 takes task objects (or get_task) as arguments. Command bodies: commands.py, reports.py.
 """
@@ -29,7 +34,7 @@ from albert_bench.cli.commands import (INPUT_FLAGS, _parse_overrides, cmd_bench,
                                        cmd_predict, cmd_pretrain, cmd_score, cmd_suite, cmd_tasks)
 from albert_bench.cli.reports import add_report_commands
 
-EPILOG = __doc__.split("\n\n")[1]
+EPILOG = __doc__.split("\n\n")[1] + "\n\n" + __doc__.split("\n\n")[2]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -55,6 +60,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
 
     add("tasks", cmd_tasks, "list every task with its metrics and data sources", "albert-bench tasks")
+
+    def log_every_arg(p):
+        p.add_argument("--log-every", type=float, default=None, metavar="SECONDS",
+                       help="when stderr is no terminal (SLURM logs, nohup): a progress line at least every "
+                            "SECONDS, besides one every 5%% of training (default: every 5%% only)")
 
     def model_args(p, need_data=False):
         p.add_argument("--model", required=True, help="checkpoint directory or Hugging Face id")
@@ -96,10 +106,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--gradient-checkpointing", action="store_true")
     p.add_argument("--qa-head", choices=["hf", "albert"], default="hf",
                    help="SQuAD head: hf (span head, [CLS] null score) or albert (the original v2 head)")
-    p.add_argument("--resume", action="store_true", help="continue from OUTPUT_DIR/checkpoint")
+    p.add_argument("--resume", action="store_true", help="continue from OUTPUT_DIR/checkpoint (a finished run: "
+                   "prints its record, trains nothing)")
+    p.add_argument("--overwrite", action="store_true", help="OUTPUT_DIR holds another run's checkpoint: delete it "
+                   "(checkpoint/, best/, last/, log.jsonl) and start over")
     p.add_argument("--max-train-examples", type=int, default=None)
     p.add_argument("--max-eval-examples", type=int, default=None)
     claim_args(p)
+    log_every_arg(p)
 
     p = add("evaluate", cmd_evaluate, "score a fine-tuned checkpoint on dev without training",
             "albert-bench evaluate --model runs/mnli/best --task mnli --data-dir glue/MNLI")
@@ -156,6 +170,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--precision", choices=["auto", "fp32", "bf16", "fp16"], default="auto")
     p.add_argument("--gradient-checkpointing", action="store_true")
     claim_args(p)
+    log_every_arg(p)
 
     p = add("pretrain", cmd_pretrain, "pretrain an ALBERT from scratch: n-gram masked LM + sentence order, LAMB",
             "albert-bench pretrain --corpus corpus.txt --config albert-base-v2 --vocab-size 30000 "
@@ -184,6 +199,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--cache-dir", default=None, help="tokenized-corpus cache (default: OUTPUT_DIR/token_cache)")
     p.add_argument("--set", action="append", metavar="KEY=VALUE",
                    help="override a config field, e.g. --set hidden_size=256 --set num_hidden_layers=4")
+    log_every_arg(p)
 
     p = add("bias", cmd_bias, "bias probes on a masked-LM checkpoint: the card's fill-mask probe, "
             "template scores (Kurita et al. 2019), CrowS-Pairs (Nangia et al. 2020)",
@@ -232,10 +248,29 @@ COMMANDS = ("demo", "tasks", "finetune", "evaluate", "predict", "score", "fill-m
             "plot", "report")
 
 
+def continue_command(command: str, argv: list[str]) -> str:
+    """The line that continues a stopped run: the same arguments, with --resume for finetune and
+    pretrain (the suite resumes its interrupted job by itself)."""
+    import shlex
+    args = list(argv)
+    if command in ("finetune", "pretrain") and "--resume" not in args:
+        args.append("--resume")
+    return shlex.join(["albert-bench", *args])
+
+
 def main(argv: list[str] | None = None) -> int:
+    from albert_bench.engine.signals import EXIT_STOPPED, TrainingStopped
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser().parse_args(argv)
     try:
         return args.fn(args)
+    except TrainingStopped as stopped:
+        # A stop signal is no error: one line that says how to go on, no traceback.
+        import os
+        if int(os.environ.get("RANK", "0")) == 0:
+            print(f"albert-bench {args.command}: {stopped}; continue with: {continue_command(args.command, argv)}",
+                  file=sys.stderr, flush=True)
+        return EXIT_STOPPED
     except (ValueError, FileNotFoundError, KeyError) as err:
         # Errors a user can cause come as one message, not a traceback (set ALBERT_BENCH_DEBUG=1 for it).
         import os

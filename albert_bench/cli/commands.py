@@ -4,6 +4,7 @@ is in cli/__init__.py, the report commands in cli/reports.py."""
 from __future__ import annotations
 
 import json
+import sys
 
 
 def _parse_overrides(pairs: list[str] | None) -> dict:
@@ -69,6 +70,7 @@ def cmd_finetune(args) -> int:
         if claim is not None:
             claim.release()
     print(json.dumps(record["metrics"], indent=2))
+    print(finetune_summary(record), file=sys.stderr)
     return 0
 
 
@@ -79,7 +81,24 @@ def _finetune(runs, task, args, output_dir) -> dict:
         version=args.version, max_steps=args.max_steps, seed=args.seed, overrides=_parse_overrides(args.set),
         micro_batch_size=args.micro_batch_size, precision=args.precision,
         gradient_checkpointing=args.gradient_checkpointing, qa_head=args.qa_head, resume=args.resume,
-        max_train_examples=args.max_train_examples, max_eval_examples=args.max_eval_examples)
+        overwrite=args.overwrite, max_train_examples=args.max_train_examples,
+        max_eval_examples=args.max_eval_examples, log_every=args.log_every)
+
+
+def finetune_summary(record: dict) -> str:
+    """The lines a person reads at the end: best step and score, checkpoint, record, wall time."""
+    from albert_bench.engine.progress import clock
+    main, best = record.get("main_metric"), record["metrics"].get("best") or {}
+    first = next(iter(best), None)
+    score = best[first].get(main) if first else None
+    segments = record.get("segments") or []
+    lines = [f"finetune: best step {record.get('best_step')}"
+             + (f" ({first} {main} {score:.4f})" if isinstance(score, (int, float)) else ""),
+             f"  checkpoint: {(record.get('checkpoints') or {}).get('best') or (record.get('checkpoints') or {}).get('last')}",
+             f"  record: {record.get('path')}",
+             f"  wall time: {clock(record.get('wall_time_s') or 0)}"
+             + (f" over {len(segments)} segments" if len(segments) > 1 else "")]
+    return "\n".join(lines)
 
 
 # Input settings `evaluate` / `predict` take as flags: the same names as finetune's --set keys.
@@ -153,8 +172,10 @@ def cmd_suite(args) -> int:
                       max_eval_examples=args.max_eval_examples)
     summary = suite.run_suite(jobs, get_task=get_task, shard=suite.parse_shard(args.shard), dry_run=args.dry_run,
                               micro_batch_size=args.micro_batch_size, precision=args.precision,
-                              gradient_checkpointing=args.gradient_checkpointing,
+                              gradient_checkpointing=args.gradient_checkpointing, log_every=args.log_every,
                               claim_timeout=args.claim_timeout, heartbeat=args.heartbeat)
+    if summary.stopped:
+        raise summary.stopped     # main prints the one line and exits 75
     if not args.dry_run and suite.is_main_process():
         print(suite.final_tables(summary, args.tasks))
     return summary.exit_code
@@ -168,7 +189,7 @@ def cmd_pretrain(args) -> int:
         optimizer=args.optimizer, warmup=args.warmup, seed=args.seed, resume=args.resume, device=args.device,
         precision=args.precision, micro_batch_size=args.micro_batch_size,
         gradient_checkpointing=args.gradient_checkpointing, heldout_fraction=args.heldout_fraction,
-        cache_dir=args.cache_dir, config_overrides=_parse_overrides(args.set))
+        cache_dir=args.cache_dir, config_overrides=_parse_overrides(args.set), log_every=args.log_every)
     print(json.dumps({k: summary[k] for k in ("output_dir", "steps", "loss", "mlm_loss", "sop_loss", "heldout")
                       if k in summary}, indent=2))
     return 0

@@ -16,9 +16,11 @@ Every run writes a record (albert_bench/records.py) into `results_dir` and retur
 """
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
+import sys
 import time
 from pathlib import Path
 from typing import Any, Sequence
@@ -31,7 +33,9 @@ from albert_bench.modeling.config import AlbertConfig
 from albert_bench.engine.evaluation import collect_outputs, pick_device, resolve_precision
 from albert_bench.modeling.model import (AlbertForMultipleChoice, AlbertForQuestionAnswering,
                                 AlbertForSequenceClassification)
+from albert_bench.engine.resumable import RECORD_MARKER, RESUME_KEYS, check_output_dir, finished_record
 from albert_bench.engine.train import TrainSettings, set_seed, train
+from albert_bench.io import atomic_write_text
 
 PRESET_PREFIX = "preset:"
 # Loop options `overrides` may also carry (besides recipe fields such as lr or batch_size).
@@ -169,11 +173,17 @@ def finetune(task: Any, model: str, tokenizer: Any = None, data_dir: str | None 
              version: str | None = None, max_steps: int | None = None, seed: int = 42,
              overrides: dict | None = None, micro_batch_size: int | None = None, precision: str = "auto",
              gradient_checkpointing: bool = False, qa_head: str = "hf", resume: bool = False,
-             max_train_examples: int | None = None, max_eval_examples: int | None = None,
-             device: str | None = None, _stop_at_step: int | None = None) -> dict:
+             overwrite: bool = False, max_train_examples: int | None = None, max_eval_examples: int | None = None,
+             device: str | None = None, log_every: float | None = None, _stop_at_step: int | None = None) -> dict:
     """Fine-tune `model` on `task` with a recipe ("paper", "quick" or a Recipe object), score
     the dev splits during training, keep output_dir/best and output_dir/last, write the run
     record. Returns the record (plus "path": where it was written).
+
+    An output_dir holding a resumable checkpoint needs `resume=True` (continue it) or
+    `overwrite=True` (delete it, start over). Resuming a run that already finished returns its
+    record as it is (no second record). A signal (SIGTERM...) stops training with a checkpoint and
+    raises TrainingStopped before any record is written. The record's wall_time_s is the sum over
+    its "segments" (one per start of the run).
 
         finetune(task=get_task("mrpc"), model="albert-base-v2", data_dir="glue/MRPC",
                  output_dir="runs/mrpc", max_steps=200, overrides={"lr": 2e-5})
@@ -184,6 +194,14 @@ def finetune(task: Any, model: str, tokenizer: Any = None, data_dir: str | None 
     overrides = dict(overrides or {})
     rec = resolve_recipe(task, recipe, version, overrides, max_steps)
     output_dir = Path(output_dir or Path("runs") / task.name)
+    # Before any data is read: never start over a run that holds work, unless told to.
+    check_output_dir(output_dir, resume, overwrite, clear=_rank() == 0)
+    if resume:
+        done = finished_record(output_dir, {k: seed if k == "seed" else getattr(rec, k) for k in RESUME_KEYS})
+        if done is not None:
+            if _rank() == 0:
+                print(f"finetune: {output_dir} already finished; its record: {done} (no new record)", file=sys.stderr)
+            return {**json.loads(done.read_text(encoding="utf-8")), "path": str(done)}
     set_seed(seed)
 
     # Data first: a wrong --data-dir fails before a large model is loaded.
@@ -216,7 +234,7 @@ def finetune(task: Any, model: str, tokenizer: Any = None, data_dir: str | None 
     result = train(net, train_features, settings, output_dir, score=score, main_metric=task.main_metric,
                    higher_is_better=higher, tokenizer=tok if hasattr(tok, "save_pretrained") else None,
                    resume=resume, device=device, pad_id=pad_id, extra_files={inputs.INPUTS_FILE: saved_inputs},
-                   _stop_at_step=_stop_at_step)
+                   log_every=log_every, started=started, _stop_at_step=_stop_at_step)
 
     run_id = records.new_run_id(task.name, created_at)
     predictions, predictions_last = _copy_run_files(result, list(evals), results_dir, run_id)
@@ -234,16 +252,25 @@ def finetune(task: Any, model: str, tokenizer: Any = None, data_dir: str | None 
         model=_model_summary(model, net), tokenizer=_tokenizer_name(tokenizer, model),
         recipe=recipe_dict, seed=seed, metrics={"best": result.best_metrics, "last": result.last_metrics},
         best_step=result.best_step, examples=examples, predictions=predictions,
-        log=f"{run_id}/log.jsonl", wall_time_s=time.time() - started,
+        log=f"{run_id}/log.jsonl", wall_time_s=_total_wall_time(result.segments, started),
         device=records.device_string(result.device, result.world_size), created_at=created_at, predictions_last=predictions_last, main_metric=task.main_metric,
         steps=result.step, features={task.train_split: len(train_features),
                                      **{s: len(f) for s, (_, f) in evals.items()}},
         output_dir=str(output_dir), checkpoints={"best": str(result.best_dir) if result.best_dir else None,
                                                  "last": str(result.last_dir)},
-        inputs=inputs.describe(input_values, input_sources, max_len), data_dir=str(data_dir) if data_dir else None)
+        inputs=inputs.describe(input_values, input_sources, max_len), data_dir=str(data_dir) if data_dir else None,
+        segments=result.segments)
     if _rank() == 0:
         record["path"] = str(records.write_record(record, results_dir))
+        # The marker that a later --resume finds the finished run by (after the record: never dangling).
+        atomic_write_text(output_dir / RECORD_MARKER, str(Path(record["path"]).resolve()) + "\n")
     return record
+
+
+def _total_wall_time(segments: list[dict], started: float) -> float:
+    """Close this segment (it began when finetune was called) and sum every segment's wall time."""
+    segments[-1]["wall_time_s"] = round(time.time() - started, 3)
+    return round(sum(seg["wall_time_s"] for seg in segments), 3)
 
 
 def _copy_run_files(result, splits: list[str], results_dir: str, run_id: str) -> tuple[dict, dict]:

@@ -15,6 +15,10 @@ Output folder:
     last/        final weights, the same files
     checkpoint/  resumable state: weights, optimizer.pt, rng-rank*.pt, trainer_state.json
     log.jsonl    one line per step: step, loss, lr, grad_norm (+ eval metrics when scored)
+
+SIGUSR1 / SIGTERM / SIGINT during `train` finish the optimizer step, save checkpoint/ and raise
+TrainingStopped (albert_bench/engine/signals.py); `resume=True` then continues exactly. The
+trainer state lists the run's segments (one per start: steps, wall time, the signal that ended it).
 """
 from __future__ import annotations
 
@@ -22,10 +26,8 @@ import contextlib
 import inspect
 import json
 import math
-import os
 import random
 import shutil
-import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -37,13 +39,17 @@ from torch import nn
 
 from albert_bench.engine import distributed as dist
 from albert_bench.engine.batching import LengthGroupedBatches, collate, feature_length, split_batch
-from albert_bench.engine.evaluation import autocast, model_inputs, pick_device, resolve_precision, show_progress
+from albert_bench.engine.evaluation import autocast, model_inputs, pick_device, resolve_precision
+from albert_bench.engine.progress import Progress
+# The resumable checkpoint and the stop signals have their own modules; re-exported here as one API.
+from albert_bench.engine.resumable import (RESUME_KEYS, _existing, _swap_in, checkpoint_settings,  # noqa: F401
+                                           end_segment, existing_checkpoint, load_checkpoint, new_segment,
+                                           save_checkpoint, stop_here)
+from albert_bench.engine.signals import TrainingInterrupted, TrainingStopped, graceful_stop  # noqa: F401
 from albert_bench.io import atomic_write_json, atomic_write_text
 from albert_bench.records import to_jsonable, write_jsonl
 
 ScoreFn = Callable[[nn.Module, str], "tuple[dict[str, dict], dict[str, list[dict]]]"]
-# Settings that must match for a resumed run to continue the same run.
-RESUME_KEYS = ("lr", "batch_size", "train_steps", "warmup_steps", "seed", "weight_decay", "adam_eps")
 
 
 @dataclass
@@ -88,10 +94,7 @@ class TrainResult:
     world_size: int
     wall_time_s: float
     log: list[dict] = field(default_factory=list, repr=False)
-
-
-class TrainingInterrupted(RuntimeError):
-    """Raised by the `_stop_at_step` test hook: simulates a run killed after that step."""
+    segments: list[dict] = field(default_factory=list)   # one per start of the run (see the module doc)
 
 
 # ---- pieces ----------------------------------------------------------------------------
@@ -136,37 +139,6 @@ def linear_schedule(warmup_steps: int, total_steps: int) -> Callable[[int], floa
     return factor
 
 
-def _swap_in(tmp: Path, final: Path) -> None:
-    """Replace directory `final` by `tmp` so a crash leaves either the old or the new one."""
-    old = final.with_name(final.name + ".old")
-    if old.exists():
-        shutil.rmtree(old)
-    if final.exists():
-        os.replace(final, old)
-    os.replace(tmp, final)
-    shutil.rmtree(old, ignore_errors=True)
-
-
-def _existing(final: Path) -> Path | None:
-    """`final`, or its `.old` copy when a crash hit between the two renames of _swap_in."""
-    old = final.with_name(final.name + ".old")
-    return final if final.is_dir() else old if old.is_dir() else None
-
-
-def existing_checkpoint(out: Path) -> Path | None:
-    """The resumable checkpoint folder of output dir `out` (checkpoint/ or its .old copy), or None."""
-    return _existing(Path(out) / "checkpoint")
-
-
-def checkpoint_settings(out: Path) -> dict | None:
-    """The settings a resumable checkpoint in `out` was written with, or None (none there, unreadable)."""
-    folder = existing_checkpoint(out)
-    try:
-        return json.loads((folder / "trainer_state.json").read_text(encoding="utf-8"))["settings"] if folder else None
-    except (OSError, ValueError, KeyError):
-        return None
-
-
 def save_model_dir(model: nn.Module, directory: Path, tokenizer=None, metrics: dict | None = None,
                    predictions: dict[str, list[dict]] | None = None, step: int | None = None,
                    extra_files: dict[str, dict] | None = None) -> Path:
@@ -184,24 +156,6 @@ def save_model_dir(model: nn.Module, directory: Path, tokenizer=None, metrics: d
     return directory
 
 
-def _rng_state() -> dict:
-    name, keys, pos, has_gauss, cached = np.random.get_state()
-    state = {"python": random.getstate(), "torch": torch.get_rng_state(),
-             "numpy": (name, torch.from_numpy(keys.astype(np.int64)), int(pos), int(has_gauss), float(cached))}
-    if torch.cuda.is_available():
-        state["cuda"] = torch.cuda.get_rng_state_all()
-    return state
-
-
-def _set_rng_state(state: dict) -> None:
-    random.setstate(state["python"])
-    torch.set_rng_state(state["torch"])
-    name, keys, pos, has_gauss, cached = state["numpy"]
-    np.random.set_state((name, keys.numpy().astype(np.uint32), pos, has_gauss, cached))
-    if "cuda" in state and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["cuda"])
-
-
 def _is_better(value: float, best: float | None, higher_is_better: bool) -> bool:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return False
@@ -215,7 +169,8 @@ def _is_better(value: float, best: float | None, higher_is_better: bool) -> bool
 def train(model: nn.Module, train_features: Sequence[dict], settings: TrainSettings, output_dir: str | Path,
           score: ScoreFn | None = None, main_metric: str | None = None, higher_is_better: bool = True,
           tokenizer=None, resume: bool = False, device: str | torch.device | None = None, pad_id: int = 0,
-          extra_files: dict[str, dict] | None = None, _stop_at_step: int | None = None) -> TrainResult:
+          extra_files: dict[str, dict] | None = None, log_every: float | None = None,
+          started: float | None = None, _stop_at_step: int | None = None) -> TrainResult:
     """Fine-tune `model` in place for settings.train_steps optimizer steps.
 
     Dev scoring (`score`, on every rank: collect_outputs shards the batches) every eval_every
@@ -225,23 +180,25 @@ def train(model: nn.Module, train_features: Sequence[dict], settings: TrainSetti
     run would (same batches, same RNG, same optimizer state). Under torchrun (WORLD_SIZE > 1)
     it joins the process group itself. `extra_files` ({name: JSON content}) go into every saved
     model folder (best/, last/) beside config.json. When one rank raises, every rank stops within
-    seconds with that rank's error (distributed.StopAllOnFailure).
+    seconds with that rank's error (distributed.StopAllOnFailure); a stop signal ends every rank at
+    the same step with a checkpoint (signals.graceful_stop). `log_every`: seconds between plain
+    progress lines when stderr is no terminal (besides one every 5%). `started`: when this segment
+    of the run began (time.time(); default now), so a caller's data loading counts in its wall time.
     """
     device = pick_device(device)
     created = dist.init_from_env(device)
     try:
-        with dist.StopAllOnFailure(expected=(TrainingInterrupted,)):
+        # A stop (TrainingStopped is a TrainingInterrupted) is every rank's agreed end, not a failure.
+        with dist.StopAllOnFailure(expected=(TrainingInterrupted,)), graceful_stop() as stop:
             return _train(model, train_features, settings, Path(output_dir), score, main_metric, higher_is_better,
-                          tokenizer, resume, device, pad_id, extra_files, _stop_at_step)
+                          tokenizer, resume, device, pad_id, extra_files, _stop_at_step, stop, log_every,
+                          started or time.time())
     finally:
         dist.shutdown(created)
 
 
 def _train(model, features, s: TrainSettings, out: Path, score, main_metric, higher_is_better,
-           tokenizer, resume, device, pad_id, extra_files, stop_at) -> TrainResult:
-    from tqdm import tqdm
-
-    started = time.time()
+           tokenizer, resume, device, pad_id, extra_files, stop_at, stop, log_every, started) -> TrainResult:
     world, rank = dist.world_size(), dist.rank()
     if min(s.batch_size, len(features)) < world:
         raise ValueError(f"batch size {s.batch_size} ({len(features)} training features) is smaller than the "
@@ -271,6 +228,7 @@ def _train(model, features, s: TrainSettings, out: Path, score, main_metric, hig
         out.mkdir(parents=True, exist_ok=True)
     if resume:
         state = load_checkpoint(out, model, optimizer, scheduler, scaler, state, device, rank)
+    segment = new_segment(state, started)
     ddp = model
     if world > 1:
         ddp = nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
@@ -293,8 +251,7 @@ def _train(model, features, s: TrainSettings, out: Path, score, main_metric, hig
 
     last_predictions = None
     batches = sampler.iterate(state["epoch"], state["batch_in_epoch"])
-    bar = tqdm(total=s.train_steps, initial=state["step"], desc="train", unit="step", file=sys.stderr,
-               disable=rank != 0 or not show_progress())
+    progress = Progress(s.train_steps, state["step"], "train", enabled=rank == 0, log_every=log_every)
     # Label keys a head does not take (is_impossible for the span head) stay out of its call.
     accepted = set(inspect.signature(model.forward).parameters)
     model.train()
@@ -330,14 +287,25 @@ def _train(model, features, s: TrainSettings, out: Path, score, main_metric, hig
             entry["eval"], last_predictions = evaluate(step)
             model.train()
         state["log"].append(to_jsonable(entry))
-        bar.update(1)
-        bar.set_postfix(loss=f"{entry['loss']:.4f}", lr=f"{lr:.2e}")
-        if step % ckpt_every == 0 or step == s.train_steps:
+        progress.step(step, sequences=len(batch), loss=entry["loss"], lr=lr)
+        if "eval" in entry:
+            progress.evaluation(step, entry["eval"], main_metric)
+
+        def save():   # keeps a stop's stopped_by (stop_here sets it, then saves)
+            end_segment(segment, state, started, segment["stopped_by"])
             save_checkpoint(out, model, optimizer, scheduler, scaler, state, rank)
+        saved = step % ckpt_every == 0 or step == s.train_steps
+        if saved:
+            save()
+        try:
+            stop_here(stop, device, step, s.train_steps, out, save, saved, state, segment, started, rank)
+        except TrainingStopped:
+            progress.close()
+            raise
         if stop_at is not None and step >= stop_at and step < s.train_steps:
-            bar.close()
+            progress.close()
             raise TrainingInterrupted(f"stopped after step {step} (test hook)")
-    bar.close()
+    progress.close()
 
     last_metrics = (state["last_eval"] or {}).get("metrics", {})
     if score is not None and last_predictions is None:  # resumed a finished run: score again (every rank)
@@ -347,65 +315,11 @@ def _train(model, features, s: TrainSettings, out: Path, score, main_metric, hig
         save_model_dir(model, out / "last", tokenizer, last_metrics, last_predictions, state["step"], extra_files)
         atomic_write_text(out / "log.jsonl", "".join(json.dumps(e) + "\n" for e in state["log"]))
     dist.barrier()
+    end_segment(segment, state, started)
     best = state["best"]
     return TrainResult(
         step=state["step"], best_step=best["step"] if best else None, best_metrics=best["metrics"] if best else {},
         last_metrics=last_metrics, best_dir=out / "best" if best else None, last_dir=out / "last",
         log_path=out / "log.jsonl", device=str(device), precision=precision, micro_batch_size=micro,
-        accumulation_steps=accumulation, world_size=world, wall_time_s=time.time() - started, log=state["log"])
-
-
-# ---- resumable checkpoints ---------------------------------------------------------------
-
-def save_checkpoint(out: Path, model, optimizer, scheduler, scaler, state: dict, rank: int) -> None:
-    """output_dir/checkpoint, written into a temp folder and renamed. No pickles: weights as
-    safetensors, optimizer/RNG tensors with torch.save (read back with weights_only=True)."""
-    tmp = out / ".checkpoint.tmp"
-    if rank == 0:
-        shutil.rmtree(tmp, ignore_errors=True)
-        tmp.mkdir(parents=True)
-    dist.barrier()
-    torch.save(_rng_state(), tmp / f"rng-rank{rank}.pt")  # each process has its own dropout stream
-    dist.barrier()
-    if rank == 0:
-        model.save_pretrained(tmp)
-        torch.save({"optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
-                    "scaler": scaler.state_dict()}, tmp / "optimizer.pt")
-        atomic_write_json(tmp / "trainer_state.json", state)
-        atomic_write_text(out / "log.jsonl", "".join(json.dumps(e) + "\n" for e in state["log"]))
-        _swap_in(tmp, out / "checkpoint")
-    dist.barrier()
-
-
-def load_checkpoint(out: Path, model, optimizer, scheduler, scaler, state: dict, device, rank: int,
-                    keys: Sequence[str] = RESUME_KEYS) -> dict:
-    """Restore weights, optimizer, schedule, scaler and this rank's RNG from out/checkpoint; refuse
-    one written by a different run (any of `keys` in state["settings"], or the feature count)."""
-    from albert_bench.modeling.checkpoint import load_weights
-
-    folder = existing_checkpoint(out)
-    if folder is None:
-        raise FileNotFoundError(f"--resume: no checkpoint in {out / 'checkpoint'}; start without --resume "
-                                "(or point --output-dir at the interrupted run's folder)")
-    saved = json.loads((folder / "trainer_state.json").read_text(encoding="utf-8"))
-    changed = {k: (saved["settings"].get(k), state["settings"][k]) for k in keys
-               if saved["settings"].get(k) != state["settings"][k]}
-    if saved.get("num_features") != state["num_features"]:
-        changed["training features"] = (saved.get("num_features"), state["num_features"])
-    if changed:
-        detail = ", ".join(f"{k} differs" if isinstance(b, dict) else f"{k}: {a} then, {b} now"
-                           for k, (a, b) in changed.items())
-        raise ValueError(f"--resume: {folder} was written by a different run ({detail}); "
-                         "use the same settings and data, or a new --output-dir")
-    load_weights(model, folder)
-    model.to(device)
-    opt = torch.load(folder / "optimizer.pt", map_location=device, weights_only=True)
-    optimizer.load_state_dict(opt["optimizer"])
-    scheduler.load_state_dict(opt["scheduler"])
-    if opt["scaler"]:
-        scaler.load_state_dict(opt["scaler"])
-    rng_file = folder / f"rng-rank{rank}.pt"
-    if rng_file.exists():
-        _set_rng_state(torch.load(rng_file, weights_only=True))
-    saved["settings"] = state["settings"]
-    return saved
+        accumulation_steps=accumulation, world_size=world, wall_time_s=time.time() - started, log=state["log"],
+        segments=state["segments"])

@@ -32,7 +32,6 @@ import contextlib
 import json
 import math
 import os
-import sys
 import time
 from pathlib import Path
 from typing import Sequence
@@ -55,8 +54,10 @@ from albert_bench.pretraining.heldout import (default_max_predictions, heldout_i
 from albert_bench.records import to_jsonable
 from albert_bench.pretraining.token_cache import build_token_cache, check_corpus_files, read_lines
 from albert_bench.modeling.tokenizer import AlbertTokenizer, train_sentencepiece
-from albert_bench.engine.train import (RESUME_KEYS, TrainingInterrupted, TrainSettings, load_checkpoint, save_checkpoint,
-                                linear_schedule, make_optimizer, optimizer_step, set_seed)
+from albert_bench.engine.progress import Progress
+from albert_bench.engine.train import (RESUME_KEYS, TrainingInterrupted, TrainingStopped, TrainSettings, end_segment,
+                                       graceful_stop, linear_schedule, load_checkpoint, make_optimizer, new_segment,
+                                       optimizer_step, save_checkpoint, set_seed, stop_here)
 
 # The paper's pretraining run (Section 4.1): 125k steps, batch 4096, LAMB lr 0.00176, sequences of
 # 512 (10% shorter), 3,125 warmup steps (2.5%); weight decay 0.01 and eps 1e-6 as optimization.py.
@@ -156,7 +157,7 @@ def pretrain(*, corpus: Sequence[str | os.PathLike], config: str | os.PathLike |
              max_predictions: int | None = None, masked_lm_prob: float = 0.15, max_ngram: int = 3,
              whole_word_mask: bool = True, short_seq_prob: float = 0.1, heldout_fraction: float = 0.0, cache_dir: str | os.PathLike | None = None,
              checkpoint_every: int | None = None, config_overrides: dict | None = None,
-             data_workers: int | None = None, _stop_at_step: int | None = None) -> dict:
+             data_workers: int | None = None, log_every: float | None = None, _stop_at_step: int | None = None) -> dict:
     """Pretrain an ALBERT on text files; returns the summary also written to pretrain_summary.json.
 
     warmup: None = 2.5% of steps (the paper's 3,125 of 125k). max_predictions: None = round(0.15 *
@@ -164,12 +165,15 @@ def pretrain(*, corpus: Sequence[str | os.PathLike], config: str | os.PathLike |
     masked-token accuracy on them beside the unigram baseline (summary["heldout"]).
     checkpoint_every: None = every 10% of steps (at most every 1000). data_workers: processes that
     build batches ahead (None: 2 on GPU, 0 on CPU). Under torchrun every process calls this the
-    same way; batches are split by rank.
+    same way; batches are split by rank. SIGUSR1 / SIGTERM / SIGINT stop it at the next step with a
+    checkpoint (TrainingStopped; resume=True continues). log_every: seconds between plain progress
+    lines when stderr is no terminal (besides one every 5%).
     """
     device = pick_device(device)
     created = dist.init_from_env(device)
     try:
-        with dist.StopAllOnFailure(expected=(TrainingInterrupted,)):   # one failing rank stops all
+        # one failing rank stops all; a stop signal ends every rank at the same step with a checkpoint
+        with dist.StopAllOnFailure(expected=(TrainingInterrupted,)), graceful_stop() as stop:
             return _pretrain(corpus=corpus, config=config, out=Path(output_dir), tokenizer=tokenizer,
                              vocab_size=vocab_size, steps=steps, seq_len=seq_len, batch_size=batch_size, lr=lr,
                              optimizer=optimizer, warmup=warmup, weight_decay=weight_decay, seed=seed, resume=resume,
@@ -178,7 +182,8 @@ def pretrain(*, corpus: Sequence[str | os.PathLike], config: str | os.PathLike |
                              masked_lm_prob=masked_lm_prob, max_ngram=max_ngram, whole_word_mask=whole_word_mask,
                              short_seq_prob=short_seq_prob,
                              heldout_fraction=heldout_fraction, cache_dir=cache_dir, checkpoint_every=checkpoint_every,
-                             config_overrides=config_overrides, data_workers=data_workers, stop_at=_stop_at_step)
+                             config_overrides=config_overrides, data_workers=data_workers, stop_at=_stop_at_step,
+                             stop=stop, log_every=log_every)
     finally:
         dist.shutdown(created)
 
@@ -186,9 +191,7 @@ def pretrain(*, corpus: Sequence[str | os.PathLike], config: str | os.PathLike |
 def _pretrain(*, corpus, config, out: Path, tokenizer, vocab_size, steps, seq_len, batch_size, lr, optimizer,
               warmup, weight_decay, seed, resume, device, precision, micro_batch_size, gradient_checkpointing,
               max_predictions, masked_lm_prob, max_ngram, whole_word_mask, short_seq_prob, heldout_fraction, cache_dir,
-              checkpoint_every, config_overrides, data_workers, stop_at) -> dict:
-    from tqdm import tqdm
-
+              checkpoint_every, config_overrides, data_workers, stop_at, stop, log_every) -> dict:
     started = time.time()
     world, rank = dist.world_size(), dist.rank()
     if optimizer not in OPTIMIZERS:
@@ -248,14 +251,14 @@ def _pretrain(*, corpus, config, out: Path, tokenizer, vocab_size, steps, seq_le
     if resume:
         state = load_checkpoint(out, model, opt, scheduler, scaler, state, device, rank,
                                 keys=RESUME_KEYS + PRETRAIN_RESUME_KEYS)
+    segment = new_segment(state, started)
     per_rank = math.ceil(batch_size / world)
     micro = min(micro_batch_size or min(batch_size, 32), per_rank)
     objective = PretrainingObjective(model)
     ddp = objective if world == 1 else nn.parallel.DistributedDataParallel(
         objective, device_ids=[device.index] if device.type == "cuda" else None)
 
-    bar = tqdm(total=steps, initial=state["step"], desc="pretrain", unit="step", file=sys.stderr,
-               disable=rank != 0 or not show_progress())
+    progress = Progress(steps, state["step"], "pretrain", enabled=rank == 0, log_every=log_every)
     model.train()
     workers = (2 if device.type == "cuda" else 0) if data_workers is None else data_workers
     # Its own generator: the loader's seed draw must not shift the (restored) dropout RNG stream.
@@ -287,14 +290,24 @@ def _pretrain(*, corpus, config, out: Path, tokenizer, vocab_size, steps, seq_le
         entry = {"step": step, "loss": mlm_loss + sop_loss, "mlm_loss": mlm_loss, "sop_loss": sop_loss,
                  "lr": lr_now, "grad_norm": float(grad_norm), "masked_tokens": int(masked)}
         state["log"].append(to_jsonable(entry))
-        bar.update(1)
-        bar.set_postfix(mlm=f"{mlm_loss:.3f}", sop=f"{sop_loss:.3f}", lr=f"{lr_now:.2e}")
-        if step % checkpoint_every == 0 or step == steps:
+        progress.step(step, sequences=batch_size, loss=mlm_loss + sop_loss, mlm=mlm_loss, sop=sop_loss, lr=lr_now)
+
+        def save():   # keeps a stop's stopped_by (stop_here sets it, then saves)
+            end_segment(segment, state, started, segment["stopped_by"])
             save_checkpoint(out, model, opt, scheduler, scaler, state, rank)
+        saved = step % checkpoint_every == 0 or step == steps
+        if saved:
+            save()
+        try:
+            stop_here(stop, device, step, steps, out, save, saved, state, segment, started, rank)
+        except TrainingStopped:
+            progress.close()
+            raise
         if stop_at is not None and stop_at <= step < steps:
-            bar.close()
+            progress.close()
             raise TrainingInterrupted(f"stopped after step {step} (test hook)")
-    bar.close()
+    progress.close()
+    end_segment(segment, state, started)
 
     summary = None
     if rank == 0:
@@ -311,7 +324,8 @@ def _pretrain(*, corpus, config, out: Path, tokenizer, vocab_size, steps, seq_le
                        "training_instances_per_epoch": len(chunks), "cache": str(data.directory)},
             "device": str(device), "precision": precision, "world_size": world, "micro_batch_size": micro,
             "accumulation_steps": math.ceil(per_rank / micro), "log": str(out / "log.jsonl"),
-            "wall_time_s": time.time() - started}
+            "wall_time_s": round(sum(seg["wall_time_s"] for seg in state["segments"]), 3),
+            "segments": state["segments"]}
         if len(heldout_docs):
             summary["heldout"] = _heldout_scores(model, data, train_docs, heldout_docs, seed, seq_len, tok.vocab_size,
                                                  max_predictions, word_starts, device, precision)

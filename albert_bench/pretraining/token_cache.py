@@ -18,6 +18,7 @@ import hashlib
 import json
 import os
 import shutil
+import sys
 from dataclasses import dataclass
 from itertools import chain
 from pathlib import Path
@@ -122,7 +123,7 @@ def build_token_cache(paths: Sequence[str | os.PathLike], tokenizer, cache_dir: 
     bar = None
     if progress:
         from tqdm import tqdm
-        bar = tqdm(desc="tokenize", unit="line", total=None)
+        bar = tqdm(desc="tokenize", unit="line", total=None, file=sys.stderr)
     with open(tmp / "tokens.bin", "wb") as out:
         batch: list[tuple[bool, str]] = []
 

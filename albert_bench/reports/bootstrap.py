@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import multiprocessing
 import os
+import sys
 import zlib
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -128,7 +129,9 @@ def intervals(results: Results, resamples: int = 1000, seed: int = 0, checkpoint
         if items:
             jobs.append((run.run_id, run.task, items, resamples, seed))
     workers = min(workers or default_workers(), len(jobs))
-    bar = dict(desc="bootstrap", unit="run", total=len(jobs), disable=not progress or len(jobs) < 2)
+    # A bar only for a person at a terminal: in a log file it is one endless line of carriage returns.
+    bar = dict(desc="bootstrap", unit="run", total=len(jobs), file=sys.stderr,
+               disable=not progress or len(jobs) < 2 or not sys.stderr.isatty() or bool(os.environ.get("CI")))
     if workers > 1:
         context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else None)
         with ProcessPoolExecutor(workers, mp_context=context) as pool:

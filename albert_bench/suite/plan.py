@@ -84,6 +84,8 @@ class Job:
             argv += ["--precision", options["precision"]]
         if options.get("gradient_checkpointing"):
             argv.append("--gradient-checkpointing")
+        if options.get("log_every"):
+            argv += ["--log-every", str(options["log_every"])]
         return shlex.join(argv + (["--resume"] if resume else []))
 
 

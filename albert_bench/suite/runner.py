@@ -36,6 +36,11 @@ its old process): each job is claimed before it trains (suite/claims.py: OUTPUT_
 job another live process holds is done last, after waiting for that process; its record then
 turns it into a skip, or its stale claim is taken over and the job resumed.
 
+SIGUSR1 / SIGTERM / SIGINT stop the suite: the running job saves its checkpoint at the next
+optimizer step (no record), no further job starts, `summary.stopped` holds the TrainingStopped
+and `on_stop(summary)` runs (the hook for requeueing, e.g. `scontrol requeue`); the CLI exits 75.
+Running the same suite line again resumes that job.
+
 Under torchrun every process runs the same plan and each job trains data-parallel; the suite
 joins the process group once and only rank 0 prints the summary (runs.finetune writes the
 records from rank 0 only).
@@ -55,6 +60,7 @@ from typing import Any, Callable, Sequence
 from albert_bench import records
 # The plan half, re-exported: `suite.plan(...)`, `suite.Job` and the rest read as one API.
 from albert_bench.engine import runs
+from albert_bench.engine.signals import EXIT_STOPPED, TrainingStopped, graceful_stop
 from albert_bench.suite import claims
 from albert_bench.suite.plan import (GLUE_TASKS, MODEL_CARD_TASKS, NOT_IN_ALL, SQUAD_FOLDERS, Job,  # noqa: F401
                                      expand_tasks, model_folder_name, parse_shard, plan, record_identity,
@@ -68,10 +74,11 @@ class Summary:
     skipped: list = field(default_factory=list)   # (job, record) found in the results folder
     failed: list = field(default_factory=list)    # (job, "ErrorType: message")
     resumed: list = field(default_factory=list)   # jobs that continued from a checkpoint
+    stopped: TrainingStopped | None = None        # a stop signal ended the suite (the job it hit: .job)
 
     @property
     def exit_code(self) -> int:
-        return 1 if self.failed else 0
+        return EXIT_STOPPED if self.stopped else 1 if self.failed else 0
 
     @property
     def records(self) -> list[dict]:
@@ -81,6 +88,8 @@ class Summary:
         lines = [f"suite: {len(self.done)} done ({len(self.resumed)} resumed), {len(self.skipped)} skipped "
                  f"(record already there), {len(self.failed)} failed"]
         lines += [f"  FAILED {job.label}: {error}" for job, error in self.failed]
+        if self.stopped:
+            lines.append(f"  STOPPED: {self.stopped}")
         return "\n".join(lines)
 
 
@@ -132,6 +141,12 @@ def is_main_process() -> bool:
     return int(os.environ.get("RANK", "0")) == 0
 
 
+def on_stop(summary: Summary, say: Callable = print) -> None:
+    """Called once when a stop signal ended the suite (summary.stopped says where). For now it only
+    says so; a SLURM requeue (`scontrol requeue $SLURM_JOB_ID`) belongs here."""
+    say(f"suite: {summary.stopped}; run the same suite command again to resume")
+
+
 def run_suite(jobs: Sequence[Job], get_task: Callable, shard: tuple[int, int] | None = None,
               dry_run: bool = False, finetune: Callable | None = None, out=None, claims_on: bool = True,
               claim_timeout: float = claims.DEFAULT_TIMEOUT, heartbeat: float = claims.DEFAULT_HEARTBEAT,
@@ -166,37 +181,58 @@ def run_suite(jobs: Sequence[Job], get_task: Callable, shard: tuple[int, int] | 
         claims.validate(claim_timeout, heartbeat)
     created = _join_process_group(finetune_options.get("device"))
     try:
-        queue, waited = list(enumerate(mine, 1)), {}
-        while queue:
-            later = []
-            for i, job in queue:
-                tag = f"[{i}/{len(mine)}] {job.label}"
-                state, detail, claim = _agree(_take(job, known, claims_on, claim_timeout, heartbeat, say))
-                if state == "skip":
-                    say(f"{tag}: skipped, record {detail.get('path')}")
-                    summary.skipped.append((job, detail))
-                elif state == "busy":
-                    # Another live process trains it: do the rest first, then wait for it (never exit undone).
-                    first, (token, last) = i not in waited, waited.get(i, (None, 0.0))
-                    if first or token != detail.get("token") or time.time() - last > claim_timeout:
-                        say(f"{tag}: claimed by {claims.describe(detail)}; coming back to it after the rest" if first
-                            else f"{tag}: waiting for it, held by {claims.describe(detail)}")
-                        # last 0.0 after the deferral line: the first "waiting" line is due on the next pass
-                        waited[i] = (detail.get("token"), 0.0 if first else time.time())
-                    later.append((i, job))
-                else:
-                    try:
-                        _run_job(tag, job, get_task, finetune, finetune_options, known, summary, say)
-                    finally:
-                        if claim is not None:
-                            claim.release()
-            if later and len(later) == len(queue):
-                time.sleep(heartbeat)   # nothing else to do: poll the holders
-            queue = later
+        with graceful_stop() as stop:   # one flag for the whole grid: a signal between jobs counts too
+            _run_queue(mine, known, get_task, finetune, finetune_options, summary, say, stop,
+                       claims_on, claim_timeout, heartbeat)
     finally:
         _leave_process_group(created)
     say(summary.format())
+    if summary.stopped:
+        on_stop(summary, say)
     return summary
+
+
+def _run_queue(mine, known, get_task, finetune, finetune_options, summary: Summary, say, stop,
+               claims_on: bool, claim_timeout: float, heartbeat: float) -> None:
+    """This shard's jobs in order; a job another live process holds goes to the back of the queue,
+    and when only such jobs are left the suite polls them every `heartbeat` s (never exits undone).
+    A stop signal ends the loop before the next job (summary.stopped)."""
+    from albert_bench.engine.evaluation import pick_device
+    device = pick_device(finetune_options.get("device"))
+    queue, waited = list(enumerate(mine, 1)), {}
+    while queue:
+        later = []
+        for i, job in queue:
+            _barrier()   # every rank decides skip / resume from the same files
+            name = stop.agreed(device)
+            if name:     # the signal came between jobs: start no other
+                summary.stopped = TrainingStopped(None, None, None, name, job=job.label)
+                return
+            tag = f"[{i}/{len(mine)}] {job.label}"
+            state, detail, claim = _agree(_take(job, known, claims_on, claim_timeout, heartbeat, say))
+            if state == "skip":
+                say(f"{tag}: skipped, record {detail.get('path')}")
+                summary.skipped.append((job, detail))
+            elif state == "busy":
+                # Another live process trains it: do the rest first, then wait for it (never exit undone).
+                first, (token, last) = i not in waited, waited.get(i, (None, 0.0))
+                if first or token != detail.get("token") or time.time() - last > claim_timeout:
+                    say(f"{tag}: claimed by {claims.describe(detail)}; coming back to it after the rest" if first
+                        else f"{tag}: waiting for it, held by {claims.describe(detail)}")
+                    # last 0.0 after the deferral line: the first "waiting" line is due on the next pass
+                    waited[i] = (detail.get("token"), 0.0 if first else time.time())
+                later.append((i, job))
+            else:
+                try:
+                    _run_job(tag, job, get_task, finetune, finetune_options, known, summary, say)
+                finally:
+                    if claim is not None:
+                        claim.release()
+                if summary.stopped:
+                    return
+        if later and len(later) == len(queue):
+            time.sleep(heartbeat)   # nothing else to do: poll the holders
+        queue = later
 
 
 def _take(job: Job, known: dict, claims_on: bool, timeout: float, heartbeat: float, say) -> tuple:
@@ -243,6 +279,10 @@ def _run_job(tag: str, job: Job, get_task, finetune, finetune_options, known, su
         + f"\n  {job.command(resume=resume, options=finetune_options)}")
     try:
         record = finetune(task=get_task(job.task), resume=resume, **job.finetune_kwargs(), **finetune_options)
+    except TrainingStopped as err:   # not a failure: the job resumes when the suite runs again
+        err.job = job.label
+        summary.stopped = err
+        return
     except Exception as err:   # one job's failure must not stop the grid
         if os.environ.get("ALBERT_BENCH_DEBUG"):
             traceback.print_exc()
