@@ -98,3 +98,44 @@ def test_local_slurm_command(slurm_cluster: LocalSlurm):
                            capture_output=True, text=True, timeout=60)
     assert again.returncode == 0 and again.stdout.strip() == f"export SLURM_CONF={slurm_cluster.conf}"
     assert "already running" in again.stderr
+
+
+def _wait_for(predicate, timeout: float, what: str) -> None:
+    import time
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+        time.sleep(0.2)
+
+
+def test_usr1_requeues_the_array_task_which_resumes(slurm_cluster: LocalSlurm, tiny_checkpoint, tmp_path):
+    """`scancel --signal=USR1 --batch` to a running array task (as `--signal=B:USR1@N` would): it saves,
+    requeues itself, its next start resumes the job, and the records equal an uninterrupted grid's."""
+    _, dirs, model = tiny_checkpoint
+    suite = ["albert-bench", "suite", "--models", str(model), "--tasks", "rte", "--seeds", "1,2", "--data-root",
+             str(Path(dirs["rte"]).parent), "--recipe", "quick", "--max-steps", "150", "--max-eval-examples", "16",
+             "--set", "batch_size=8", "--set", "max_seq_length=32", "--set", "eval_every=50", "--log-every", "0.5"]
+    expected = local_outcome(suite, tmp_path / "local")
+    grid = tmp_path / "slurm"
+    grid.mkdir()
+    out = grid / "task-0.out"
+    job = slurm_cluster.sbatch("--array=0-1", "--requeue", "--open-mode=append", "-o", str(grid / "task-%a.out"),
+                               "--wrap", "exec " + shlex.join(suite), env=job_env(), cwd=grid)
+    # Task 0 is training once its plain progress lines (stderr is a file here) pass step 20.
+    _wait_for(lambda: out.exists() and "train: step 2" in out.read_text(), 240, "task 0 to train")
+    slurm_cluster.run("scancel", "--signal=USR1", "--batch", f"{job}_0")
+    slurm_cluster.wait_jobs([job], timeout=600)
+    text = out.read_text()
+    infos = {i["ArrayTaskId"]: i for i in slurm_cluster.job_info(job)}
+    assert (infos["0"]["JobState"], infos["0"]["ExitCode"], infos["0"]["Restarts"]) == ("COMPLETED", "0:0", "1"), text
+    assert (infos["1"]["JobState"], infos["1"]["Restarts"]) == ("COMPLETED", "0"), infos["1"]
+    assert "SIGUSR1" in text and f"requeueing SLURM job {job}_0" in text, text
+    assert "resuming from" in text and "Traceback" not in text, text
+    got = outcome(grid / "results")
+    assert sorted(got) == sorted(expected) == [("rte", 1), ("rte", 2)]
+    for key in expected:
+        assert got[key] == expected[key], key
+    record = next(json.loads(p.read_text()) for p in (grid / "results").glob("*.json")
+                  if json.loads(p.read_text())["seed"] == 1)
+    assert [s["stopped_by"] for s in record["segments"]] == ["SIGUSR1", None], record["segments"]

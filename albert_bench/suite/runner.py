@@ -38,8 +38,9 @@ turns it into a skip, or its stale claim is taken over and the job resumed.
 
 SIGUSR1 / SIGTERM / SIGINT stop the suite: the running job saves its checkpoint at the next
 optimizer step (no record), no further job starts, `summary.stopped` holds the TrainingStopped
-and `on_stop(summary)` runs (the hook for requeueing, e.g. `scontrol requeue`); the CLI exits 75.
-Running the same suite line again resumes that job.
+and `on_stop(summary)` runs; the CLI exits 75. Running the same suite line again resumes that job.
+Under SLURM, SIGUSR1 (what `#SBATCH --signal=B:USR1@120` sends) also requeues the job or array
+task itself (`scontrol requeue`), so its next start resumes the job without anyone watching.
 
 Under torchrun every process runs the same plan and each job trains data-parallel; the suite
 joins the process group once and only rank 0 prints the summary (runs.finetune writes the
@@ -50,6 +51,8 @@ from __future__ import annotations
 
 import gc
 import os
+import subprocess
+import sys
 import time
 import traceback
 from dataclasses import dataclass, field
@@ -141,10 +144,39 @@ def is_main_process() -> bool:
     return int(os.environ.get("RANK", "0")) == 0
 
 
+# The signal a job asks for with `#SBATCH --signal=B:USR1@120`: the suite saves and requeues itself.
+# SIGTERM is not among them: `scancel` sends it to cancel a job (and SLURM's own preemption with
+# PreemptMode=REQUEUE requeues by itself), and SIGINT is a person's Ctrl-C.
+REQUEUE_SIGNALS = ("SIGUSR1",)
+
+
+def slurm_job_id(env=os.environ) -> str | None:
+    """This process's SLURM job as `scontrol` names it: ARRAYJOB_TASK for an array task."""
+    if env.get("SLURM_ARRAY_JOB_ID") and env.get("SLURM_ARRAY_TASK_ID"):
+        return f"{env['SLURM_ARRAY_JOB_ID']}_{env['SLURM_ARRAY_TASK_ID']}"
+    return env.get("SLURM_JOB_ID")
+
+
 def on_stop(summary: Summary, say: Callable = print) -> None:
-    """Called once when a stop signal ended the suite (summary.stopped says where). For now it only
-    says so; a SLURM requeue (`scontrol requeue $SLURM_JOB_ID`) belongs here."""
-    say(f"suite: {summary.stopped}; run the same suite command again to resume")
+    """Called once when a stop signal ended the suite (summary.stopped says where). Under SLURM, on
+    SIGUSR1, rank 0 requeues its own job or array task (`scontrol requeue`), whose next start resumes
+    the interrupted job; SLURM ends this process soon after, so everything is said and flushed first.
+    Otherwise the same suite command, run again, resumes it."""
+    stopped, job = summary.stopped, slurm_job_id()
+    if job is None or stopped.signal_name not in REQUEUE_SIGNALS or not is_main_process():
+        say(f"suite: {stopped}; run the same suite command again to resume")
+        return
+    say(f"suite: {stopped}; requeueing SLURM job {job} (scontrol requeue): its next start resumes it")
+    sys.stdout.flush()
+    sys.stderr.flush()
+    try:
+        done = subprocess.run(["scontrol", "requeue", job], capture_output=True, text=True, timeout=60)
+        error = done.stderr.strip() if done.returncode else None
+    except (OSError, subprocess.TimeoutExpired) as err:
+        error = str(err)
+    if error:
+        say(f"suite: scontrol requeue {job} failed ({error}); submit with --requeue (sbatch), or run the same "
+            "suite command again to resume")
 
 
 def run_suite(jobs: Sequence[Job], get_task: Callable, shard: tuple[int, int] | None = None,
