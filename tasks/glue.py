@@ -183,8 +183,8 @@ def examples_from_hf_rows(spec: GlueSpec, rows: Any) -> Examples:
         raw = row["label"]
         if spec.labels:
             label = None if raw is None or int(raw) < 0 else spec.hf_labels[int(raw)]
-        else:
-            label = None if raw is None or float(raw) < 0 else float(raw)
+        else:   # the Hub stores STS-B scores as float32: its shortest text is the file's score (3.800 -> 3.8)
+            label = None if raw is None or float(raw) < 0 else float(str(np.float32(raw)))
         examples.append(GlueExample(id=str(row["idx"]), text_a=row[col_a],
                                     text_b=row[col_b] if col_b else None, label=label))
     return examples
@@ -241,13 +241,16 @@ class GlueTask(TaskBase):
                         f"{data_dir / self.spec.folder / name}; pass --data-dir pointing at the GLUE download's "
                         f"{self.spec.folder} folder (or its parent), {hub_copy.describe(HF_PATH, self.spec.hf_config)}")
 
+    def hub_copy_dir(self, data_dir: str | Path) -> Path | None:
+        """The config folder of a local copy of nyu-mll/glue under data_dir (tasks/hub_copy.py), or None."""
+        return hub_copy.find(data_dir, HF_PATH, self.spec.hf_config, list(self.source.hf_splits.values()))
+
     def load(self, split: str, data_dir: str | Path | None) -> Examples:
         """Official files first; a folder without them may hold a local copy of nyu-mll/glue (tasks/hub_copy.py)."""
         self._check_split(split)
         hf_split = self.source.hf_splits[split]
         if data_dir is not None:
-            copy = None if self._official_file(split, data_dir) else \
-                hub_copy.find(data_dir, HF_PATH, self.spec.hf_config, list(self.source.hf_splits.values()))
+            copy = None if self._official_file(split, data_dir) else self.hub_copy_dir(data_dir)
             if copy is None:
                 return _read_split_file(self.spec, split, self.file_path(split, data_dir))
             columns = [c for c in self.spec.hf_text if c] + ["label", "idx"]

@@ -104,14 +104,15 @@ class RaceTask(TaskBase):
         if data_dir is None:
             return self._load_hf(split)
         split_dir = _race_root(Path(data_dir)) / split
-        copy = None if split_dir.is_dir() else self._hub_copy(Path(data_dir))
+        copy = None if split_dir.is_dir() else self.hub_copy_dir(Path(data_dir))
         if copy is None:
             return Examples(_read_split(split_dir))
         # A local copy of ehovy/race: the same rows the online path reads, through the same converter.
         rows = hub_copy.read_split(copy, HF_ID, self.source.hf_splits[split], HF_COLUMNS, f"race split {split!r}")
         return Examples(examples_from_hf_rows(rows, copy.name, source=str(copy)))
 
-    def _hub_copy(self, folder: Path) -> Path | None:
+    def hub_copy_dir(self, folder: str | Path) -> Path | None:
+        """The config folder of a local copy of the Hub dataset under `folder` (tasks/hub_copy.py), or None."""
         return hub_copy.find(folder, HF_ID, self.source.hf_config, list(self.source.hf_splits.values()))
 
     def _load_hf(self, split: str) -> Examples:
@@ -179,7 +180,7 @@ class RaceTask(TaskBase):
             raise DataError("--na-probs is for SQuAD v2.0 only; race takes --data and --predictions")
         data = Path(data)
         # a split folder such as RACE/dev (a Hub copy also has middle/ and high/, holding parquet files)
-        if any((data / level).is_dir() for level in LEVELS) and self._hub_copy(data) is None:
+        if any((data / level).is_dir() for level in LEVELS) and self.hub_copy_dir(data) is None:
             examples = _read_split(data)
         else:
             examples = self.load(split or "dev", data)
@@ -303,4 +304,6 @@ def examples_from_hf_rows(rows: Any, config: str = "all", source: str = HF_ID) -
         answer = row.get("answer") or None   # test rows may carry an empty answer
         examples.append(_make_example(f"{file_id}-{q}", row["article"], row["question"], list(row["options"]),
                                       answer, level, where=f"{source} row {n} ({file_id}, question {q})"))
-    return examples
+    # The official reader's order (middle, then high; files by name; questions in file order), so the
+    # same data gives the same run whichever way it came (the Hub's row order is its own).
+    return sorted(examples, key=lambda ex: (LEVELS.index(ex.level), ex.id.rsplit("-", 1)[0]))

@@ -132,7 +132,7 @@ class SquadTask(TaskBase):
         path = Path(data_dir)
         if path.is_dir():
             if not (path / self.source.files[split]).is_file():
-                copy = self._hub_copy(path)
+                copy = self.hub_copy_dir(path)
                 if copy is not None:   # a local copy of the Hub dataset: read as the online path reads it
                     rows = hub_copy.read_split(copy, self.source.hf_path, SPLIT_NAMES[split], HF_COLUMNS,
                                                f"{self.name} split {split!r}")
@@ -144,7 +144,8 @@ class SquadTask(TaskBase):
                             f"{hub_copy.describe(self.source.hf_path, HF_CONFIGS[self.version])})")
         return read_squad_file(path, is_train=(split == "train"))
 
-    def _hub_copy(self, folder: Path) -> Path | None:
+    def hub_copy_dir(self, folder: str | Path) -> Path | None:
+        """The config folder of a local copy of the Hub dataset under `folder` (tasks/hub_copy.py), or None."""
         return hub_copy.find(folder, self.source.hf_path, HF_CONFIGS[self.version], list(SPLIT_NAMES.values()))
 
     def _load_hf(self, split: str) -> Examples:
@@ -212,7 +213,7 @@ class SquadTask(TaskBase):
         if na_probs is not None and self.version == "v1":
             raise DataError(f"--na-probs is for SQuAD v2.0 only; {self.name} takes --data and --predictions")
         if path.is_dir():
-            if not (path / self.source.files[split or "dev"]).is_file() and self._hub_copy(path) is not None:
+            if not (path / self.source.files[split or "dev"]).is_file() and self.hub_copy_dir(path) is not None:
                 return self._score_hub_copy(path, split or "dev", predictions, na_probs)
             path = path / self.source.files[split or "dev"]
         try:
