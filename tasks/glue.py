@@ -9,7 +9,8 @@
 Files are the benchmark's own download (ALBERT_FACTS.md s.4), one folder per task (CoLA,
 SST-2, MRPC, STS-B, QQP, MNLI, QNLI, RTE, WNLI, diagnostic). TSV is split on tabs with NO
 quote processing: sentences may start with `"`, and csv's quoting would swallow lines.
-Without --data-dir a split comes from the Hugging Face dataset `nyu-mll/glue`.
+Without --data-dir a split comes from the Hugging Face dataset `nyu-mll/glue`; --data-dir may
+also point at a local copy of it (its parquet files, tasks/hub_copy.py), read the same way.
 
 Labels are kept as NAMES (the strings of the official files: "0"/"1", "entailment", ...);
 `task.labels` is the model-id order (MNLI: the original code's contradiction, entailment,
@@ -30,6 +31,7 @@ import numpy as np
 
 from albert_bench.io import atomic_write_text
 from albert_bench.metrics.glue import METRICS
+from albert_bench.tasks import hub_copy
 from albert_bench.tasks.common import DataError, DataSource, Examples, Metric, TaskBase
 
 HF_PATH = "nyu-mll/glue"
@@ -181,8 +183,8 @@ def examples_from_hf_rows(spec: GlueSpec, rows: Any) -> Examples:
         raw = row["label"]
         if spec.labels:
             label = None if raw is None or int(raw) < 0 else spec.hf_labels[int(raw)]
-        else:
-            label = None if raw is None or float(raw) < 0 else float(raw)
+        else:   # the Hub stores STS-B scores as float32: its shortest text is the file's score (3.800 -> 3.8)
+            label = None if raw is None or float(raw) < 0 else float(str(np.float32(raw)))
         examples.append(GlueExample(id=str(row["idx"]), text_a=row[col_a],
                                     text_b=row[col_b] if col_b else None, label=label))
     return examples
@@ -224,22 +226,36 @@ class GlueTask(TaskBase):
             hint = " AX is test-only: fine-tune mnli, then predict ax with that model." if self.name == "ax" else ""
             raise DataError(f"{self.name} has no split {split!r}; choose one of {', '.join(self.spec.files)}.{hint}")
 
+    def _official_file(self, split: str, data_dir: str | Path) -> Path | None:
+        name = self.spec.files[split]
+        return next((p for p in (Path(data_dir) / name, Path(data_dir) / self.spec.folder / name) if p.is_file()), None)
+
     def file_path(self, split: str, data_dir: str | Path) -> Path:
         """The split's file under data_dir, which may be the task folder or the GLUE root."""
         self._check_split(split)
+        path = self._official_file(split, data_dir)
+        if path is not None:
+            return path
         data_dir, name = Path(data_dir), self.spec.files[split]
-        candidates = (data_dir / name, data_dir / self.spec.folder / name)
-        for path in candidates:
-            if path.is_file():
-                return path
-        raise DataError(f"{self.name} {split} file not found: expected {candidates[0]} or {candidates[1]}; pass "
-                        f"--data-dir pointing at the GLUE download's {self.spec.folder} folder (or its parent)")
+        raise DataError(f"{self.name} {split} file not found: expected {data_dir / name} or "
+                        f"{data_dir / self.spec.folder / name}; pass --data-dir pointing at the GLUE download's "
+                        f"{self.spec.folder} folder (or its parent), {hub_copy.describe(HF_PATH, self.spec.hf_config)}")
+
+    def hub_copy_dir(self, data_dir: str | Path) -> Path | None:
+        """The config folder of a local copy of nyu-mll/glue under data_dir (tasks/hub_copy.py), or None."""
+        return hub_copy.find(data_dir, HF_PATH, self.spec.hf_config, list(self.source.hf_splits.values()))
 
     def load(self, split: str, data_dir: str | Path | None) -> Examples:
+        """Official files first; a folder without them may hold a local copy of nyu-mll/glue (tasks/hub_copy.py)."""
         self._check_split(split)
-        if data_dir is not None:
-            return _read_split_file(self.spec, split, self.file_path(split, data_dir))
         hf_split = self.source.hf_splits[split]
+        if data_dir is not None:
+            copy = None if self._official_file(split, data_dir) else self.hub_copy_dir(data_dir)
+            if copy is None:
+                return _read_split_file(self.spec, split, self.file_path(split, data_dir))
+            columns = [c for c in self.spec.hf_text if c] + ["label", "idx"]
+            rows = hub_copy.read_split(copy, HF_PATH, hf_split, columns, f"{self.name} split {split!r}")
+            return examples_from_hf_rows(self.spec, rows)
         try:
             import datasets
             rows = datasets.load_dataset(HF_PATH, self.spec.hf_config, split=hf_split)
@@ -247,7 +263,8 @@ class GlueTask(TaskBase):
             raise DataError(f"could not load {self.name} split {split!r} from the Hugging Face dataset {HF_PATH!r} "
                             f"(config {self.spec.hf_config!r}, split {hf_split!r}): {type(err).__name__}: {err}. "
                             f"Offline? Download GLUE and pass --data-dir pointing at the {self.spec.folder} folder "
-                            f"(or the GLUE root).") from err
+                            f"(or the GLUE root), or at a local copy of {HF_PATH} (README: data from a local "
+                            f"copy of the Hugging Face datasets).") from err
         return examples_from_hf_rows(self.spec, rows)
 
     # ---------------------------------------------------------------- features

@@ -7,7 +7,9 @@ Data comes from the official release under --data-dir,
 each file one JSON object {"id", "article", "questions", "options", "answers"} holding one
 article and all its questions (data_dir may be the RACE folder or its parent). Without
 --data-dir the split is read from the Hugging Face dataset `ehovy/race` (config "all"),
-whose rows are one question each: {example_id, article, question, options, answer}.
+whose rows are one question each: {example_id, article, question, options, answer}; a
+--data-dir without the official folders may hold a local copy of it (all/<split>-*.parquet,
+tasks/hub_copy.py), read the same way.
 
     from albert_bench.tasks.race import RaceTask
     task = RaceTask()
@@ -38,12 +40,14 @@ from typing import Any, Sequence
 import numpy as np
 
 from albert_bench.io import atomic_write_json
+from albert_bench.tasks import hub_copy
 from albert_bench.tasks.common import DataError, DataSource, Examples, Metric, TaskBase, check_whole_number
 
 LETTERS = ("A", "B", "C", "D")
 LEVELS = ("middle", "high")
 SPLITS = ("train", "dev", "test")
 HF_ID = "ehovy/race"
+HF_COLUMNS = ("example_id", "article", "question", "options", "answer")
 
 
 @dataclass(frozen=True)
@@ -99,7 +103,17 @@ class RaceTask(TaskBase):
             raise DataError(f"RACE has no split {split!r}; choose one of {', '.join(SPLITS)}")
         if data_dir is None:
             return self._load_hf(split)
-        return Examples(_read_split(_race_root(Path(data_dir)) / split))
+        split_dir = _race_root(Path(data_dir)) / split
+        copy = None if split_dir.is_dir() else self.hub_copy_dir(Path(data_dir))
+        if copy is None:
+            return Examples(_read_split(split_dir))
+        # A local copy of ehovy/race: the same rows the online path reads, through the same converter.
+        rows = hub_copy.read_split(copy, HF_ID, self.source.hf_splits[split], HF_COLUMNS, f"race split {split!r}")
+        return Examples(examples_from_hf_rows(rows, copy.name, source=str(copy)))
+
+    def hub_copy_dir(self, folder: str | Path) -> Path | None:
+        """The config folder of a local copy of the Hub dataset under `folder` (tasks/hub_copy.py), or None."""
+        return hub_copy.find(folder, HF_ID, self.source.hf_config, list(self.source.hf_splits.values()))
 
     def _load_hf(self, split: str) -> Examples:
         hf_split = self.source.hf_splits[split]
@@ -165,7 +179,8 @@ class RaceTask(TaskBase):
         if na_probs is not None:
             raise DataError("--na-probs is for SQuAD v2.0 only; race takes --data and --predictions")
         data = Path(data)
-        if any((data / level).is_dir() for level in LEVELS):   # a split folder such as RACE/dev
+        # a split folder such as RACE/dev (a Hub copy also has middle/ and high/, holding parquet files)
+        if any((data / level).is_dir() for level in LEVELS) and self.hub_copy_dir(data) is None:
             examples = _read_split(data)
         else:
             examples = self.load(split or "dev", data)
@@ -218,7 +233,8 @@ def _race_root(data_dir: Path) -> Path:
 def _read_split(split_dir: Path) -> list[RaceExample]:
     if not split_dir.is_dir():
         raise DataError(f"RACE split folder {split_dir} not found: expected RACE/{{train,dev,test}}/"
-                        f"{{middle,high}}/*.txt under --data-dir (the RACE folder or its parent)")
+                        f"{{middle,high}}/*.txt under --data-dir (the RACE folder or its parent), "
+                        f"{hub_copy.describe(HF_ID, 'all')}")
     examples = []
     found = False
     for level in LEVELS:
@@ -271,10 +287,11 @@ def _make_example(example_id: str, article: str, question: Any, options: Any, an
     return RaceExample(example_id, article, question, tuple(options), answer, level)
 
 
-def examples_from_hf_rows(rows: Any, config: str = "all") -> list[RaceExample]:
+def examples_from_hf_rows(rows: Any, config: str = "all", source: str = HF_ID) -> list[RaceExample]:
     """Map `ehovy/race` rows (one question each, in file order) to examples with the same ids
     as the official files: example_id is the file name ("high1234.txt"), the question index
-    counts the rows of that file; the level is the example_id's prefix (or the config)."""
+    counts the rows of that file; the level is the example_id's prefix (or the config).
+    `source` names the rows in errors (the Hub id, or the folder of a local copy)."""
     examples = []
     seen: dict[str, int] = {}
     for n, row in enumerate(rows):
@@ -283,8 +300,10 @@ def examples_from_hf_rows(rows: Any, config: str = "all") -> list[RaceExample]:
         seen[file_id] = q + 1
         level = next((lv for lv in LEVELS if file_id.startswith(lv)), config if config in LEVELS else None)
         if level is None:
-            raise DataError(f"{HF_ID} row {n}: cannot tell middle/high from example_id {file_id!r}")
+            raise DataError(f"{source} row {n}: cannot tell middle/high from example_id {file_id!r}")
         answer = row.get("answer") or None   # test rows may carry an empty answer
         examples.append(_make_example(f"{file_id}-{q}", row["article"], row["question"], list(row["options"]),
-                                      answer, level, where=f"{HF_ID} row {n} ({file_id}, question {q})"))
-    return examples
+                                      answer, level, where=f"{source} row {n} ({file_id}, question {q})"))
+    # The official reader's order (middle, then high; files by name; questions in file order), so the
+    # same data gives the same run whichever way it came (the Hub's row order is its own).
+    return sorted(examples, key=lambda ex: (LEVELS.index(ex.level), ex.id.rsplit("-", 1)[0]))

@@ -8,7 +8,8 @@ Data comes from the official files under --data-dir (or --data-dir pointing at o
 
 or, without --data-dir, from the Hugging Face datasets `rajpurkar/squad` / `rajpurkar/squad_v2`
 (rows {id, title, context, question, answers: {text: [...], answer_start: [...]}}; an empty
-answer list means "no answer").
+answer list means "no answer"). A --data-dir without the json files may hold a local copy of
+that dataset (plain_text/ or squad_v2/ parquet files, tasks/hub_copy.py), read the same way.
 
     from albert_bench.tasks.squad import SquadTask
     task = SquadTask("squad_v2")
@@ -49,7 +50,7 @@ import numpy as np
 from albert_bench.metrics import squad as squad_metrics
 from albert_bench.io import atomic_write_json
 from albert_bench.tasks.common import DataError, DataSource, Examples, Metric, TaskBase, check_whole_number
-from albert_bench.tasks import squad_decode
+from albert_bench.tasks import hub_copy, squad_decode
 
 SPLITS = ("train", "dev")
 FILES = {
@@ -57,6 +58,9 @@ FILES = {
     "v2": {"train": "train-v2.0.json", "dev": "dev-v2.0.json"},
 }
 HF_IDS = {"v1": "rajpurkar/squad", "v2": "rajpurkar/squad_v2"}
+HF_CONFIGS = {"v1": "plain_text", "v2": "squad_v2"}   # the config folders of a local copy of each repo
+SPLIT_NAMES = {"train": "train", "dev": "validation"}  # our split -> the Hub's
+HF_COLUMNS = ("id", "context", "question", "answers")
 SKIP_BAD_START = "answer_start does not match the context"
 
 V1_METRICS = (Metric("exact_match"), Metric("f1"))
@@ -115,7 +119,7 @@ class SquadTask(TaskBase):
         self.metrics = V1_METRICS if self.version == "v1" else V2_METRICS
         self.recipe = self.name
         self.source = DataSource(files=dict(FILES[self.version]), hf_path=HF_IDS[self.version],
-                                 hf_splits={"train": "train", "dev": "validation"})
+                                 hf_splits=dict(SPLIT_NAMES))
 
     # ---------------------------------------------------------------- loading
 
@@ -127,11 +131,22 @@ class SquadTask(TaskBase):
             return self._load_hf(split)
         path = Path(data_dir)
         if path.is_dir():
+            if not (path / self.source.files[split]).is_file():
+                copy = self.hub_copy_dir(path)
+                if copy is not None:   # a local copy of the Hub dataset: read as the online path reads it
+                    rows = hub_copy.read_split(copy, self.source.hf_path, SPLIT_NAMES[split], HF_COLUMNS,
+                                               f"{self.name} split {split!r}")
+                    return examples_from_hf_rows(rows, str(copy), is_train=(split == "train"))
             path = path / self.source.files[split]
         if not path.is_file():
             raise DataError(f"SQuAD {self.version} {split} file not found: expected {path} "
-                            f"(pass --data-dir holding {self.source.files[split]})")
+                            f"(pass --data-dir holding {self.source.files[split]}, "
+                            f"{hub_copy.describe(self.source.hf_path, HF_CONFIGS[self.version])})")
         return read_squad_file(path, is_train=(split == "train"))
+
+    def hub_copy_dir(self, folder: str | Path) -> Path | None:
+        """The config folder of a local copy of the Hub dataset under `folder` (tasks/hub_copy.py), or None."""
+        return hub_copy.find(folder, self.source.hf_path, HF_CONFIGS[self.version], list(SPLIT_NAMES.values()))
 
     def _load_hf(self, split: str) -> Examples:
         hf_id, hf_split = self.source.hf_path, self.source.hf_splits[split]
@@ -195,14 +210,30 @@ class SquadTask(TaskBase):
         """The official evaluation script: a dataset json (or --data-dir holding the dev file),
         predictions.json and, for v2, null_odds.json (its best_* need them)."""
         path = Path(data)
-        if path.is_dir():
-            path = path / self.source.files[split or "dev"]
         if na_probs is not None and self.version == "v1":
             raise DataError(f"--na-probs is for SQuAD v2.0 only; {self.name} takes --data and --predictions")
+        if path.is_dir():
+            if not (path / self.source.files[split or "dev"]).is_file() and self.hub_copy_dir(path) is not None:
+                return self._score_hub_copy(path, split or "dev", predictions, na_probs)
+            path = path / self.source.files[split or "dev"]
         try:
             return squad_metrics.score_files(path, predictions, na_probs, version=self.version)
         except (FileNotFoundError, ValueError) as err:
             raise DataError(str(err)) from err
+
+    def _score_hub_copy(self, folder: Path, split: str, predictions: str | Path,
+                        na_probs: str | Path | None) -> dict[str, float]:
+        """The official scoring of a local Hub copy: the same gold texts the json would give
+        (every dev answer, none for a v2 unanswerable question), the same scorer."""
+        golds = {ex.id: list(ex.answers) for ex in self.load(split, folder)}
+        preds = _read_json_object(predictions, "predictions file (id -> answer text)")
+        if self.version == "v1":
+            return squad_metrics.squad_v1(golds, preds)
+        odds = None if na_probs is None else _read_json_object(na_probs, "null-odds file (id -> float)")
+        try:
+            return squad_metrics.squad_v2(golds, preds, odds)
+        except ValueError as err:
+            raise DataError(f"{predictions}: {err}") from err
 
     def write_predictions(self, split: str, predictions: Sequence[dict], output_dir: str | Path) -> list[Path]:
         """The official files: predictions.json (id -> text, "" for no answer) and, for v2,
@@ -249,6 +280,16 @@ def char_span_to_tokens(offsets: Sequence[tuple[int, int]], char_start: int, cha
 
 
 # -------------------------------------------------------------------- reading the data
+
+def _read_json_object(path: str | Path, what: str) -> dict:
+    try:
+        obj = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as err:
+        raise DataError(f"cannot read the {what} {path}: {err}") from err
+    if not isinstance(obj, dict):
+        raise DataError(f"{path}: expected one JSON object, the {what}")
+    return obj
+
 
 def read_squad_file(path: Path, is_train: bool) -> Examples:
     try:

@@ -196,10 +196,11 @@ def test_hf_rows_mapping(monkeypatch):
     monkeypatch.setattr(datasets, "load_dataset", fake_load_dataset)
     examples = RaceTask().load("dev", None)
     assert calls == [("ehovy/race", "all", "validation")]
-    assert [ex.id for ex in examples] == ["high10.txt-0", "high10.txt-1", "middle4.txt-0"]
-    assert [ex.level for ex in examples] == ["high", "high", "middle"]
-    assert [ex.label for ex in examples] == ["C", "A", "D"]
-    assert examples[1].options == ("e", "f", "g", "h") and examples[1].question == "Q2 _ ."
+    # In the official reader's order (middle, then high; files by name), not the Hub's row order.
+    assert [ex.id for ex in examples] == ["middle4.txt-0", "high10.txt-0", "high10.txt-1"]
+    assert [ex.level for ex in examples] == ["middle", "high", "high"]
+    assert [ex.label for ex in examples] == ["D", "C", "A"]
+    assert examples[2].options == ("e", "f", "g", "h") and examples[2].question == "Q2 _ ."
 
 
 def test_hf_offline_error_names_id_and_flag(monkeypatch):

@@ -151,18 +151,23 @@ def model_folder_name(model: str) -> str:
 
 
 def task_data_dir(task: Any, data_root: str | Path | None) -> str | None:
-    """The --data-dir of `task` under data_root (the official layout, module docstring)."""
+    """The --data-dir of `task` under data_root (the official layout, module docstring); where that
+    is absent, a local copy of the task's Hugging Face dataset (glue/rte/*.parquet..., README)."""
     if data_root is None:
         return None
     root = Path(data_root)
     files = list((task.source.files if getattr(task, "source", None) else {}).values())
     folders = {Path(f).parts[0] for f in files if len(Path(f).parts) > 1}
+    hub_copy = getattr(task, "hub_copy_dir", lambda root: None)(root)   # None: no copy under the root
     if len(folders) == 1:              # GLUE (CoLA/train.tsv...) and RACE (RACE/train): the task folder
-        return str(root / folders.pop())
+        folder = root / folders.pop()
+        return str(hub_copy if hub_copy is not None and not folder.is_dir() else folder)
     # SQuAD: json files, no folder of their own. Take the first folder that holds one of them.
     for candidate in (*(root / name for name in SQUAD_FOLDERS), root):
         if any((candidate / f).is_file() for f in files):
             return str(candidate)
+    if hub_copy is not None:
+        return str(hub_copy)
     return str(root / SQUAD_FOLDERS[0]) if files else str(root)
 
 
