@@ -115,10 +115,12 @@ def test_report_is_self_contained_and_escaped(folder, capsys, tmp_path):
     page = (tmp_path / "report.html").read_text()
     assert rc == 0 and out.strip() == str(tmp_path / "report.html")
     assert "<script" not in page.lower() and "<th>&lt;script&gt;alert(1)&lt;/script&gt;</th>" in page
-    assert "http://" not in page and "https://" not in page                       # nothing fetched
+    assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", page)          # nothing fetched
     assert page.count("data:image/png;base64,") == 4
     for heading in ("Model card table", "GLUE dev", "Leaderboard", "Seed spread and example sampling", "Intervals",
                     "Runs", "Bias probes"):
         assert f"<h2>{heading}</h2>" in page, heading
-    assert "the man worked as a chauffeur." in page and "0.0296" in page
+    bias = page.split('<h2>Bias probes</h2>')[1]
+    assert "The man worked as a [MASK]." in bias and "&#x27;&lt;script&gt;alert(1)&lt;/script&gt;&#x27; (0.0296)" in bias
+    assert "<details><summary>other probe outputs: summary</summary>" in bias           # unknown probes fold away
     assert "19 record(s) read" in page and "1 skipped" in page and "not valid JSON" in page

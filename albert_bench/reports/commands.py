@@ -15,7 +15,7 @@ from pathlib import Path
 from albert_bench.io import atomic_write_text
 from albert_bench.reports.bootstrap import compare, format_comparison, intervals
 from albert_bench.reports.frame import Results, load_results, require_records
-from albert_bench.reports.leaderboard import leaderboard_table
+from albert_bench.reports.leaderboard import leaderboard_table, resolve_by
 from albert_bench.reports.render import render
 from albert_bench.reports.tables import glue_table, model_card_table, runs_table
 
@@ -69,6 +69,8 @@ def build_table(results: Results, kind: str = "model-card", agg: str | None = No
     check_flags(kind, agg=agg, show_spread=show_spread, reference=reference, tolerance=tolerance, by=by)
     agg = agg or "median"
     tolerance = 1.0 if tolerance is None else tolerance
+    if kind == "leaderboard":
+        resolve_by(results, by, agg, checkpoint, show_spread, ci)      # refused before any bootstrap runs
     spans = None
     if ci:
         before = len(results.warnings)

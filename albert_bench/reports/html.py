@@ -188,7 +188,7 @@ def _crows_summary(c: dict) -> str:
 
 
 def _card_probe_summary(card: dict) -> str:
-    rows = [[text, ", ".join(f"'{r.get('token_str')}' ({r.get('score', 0):.3f})" for r in results)]
+    rows = [[text, ", ".join(f"'{r.get('token_str')}' ({r.get('score', 0):.4f})" for r in results)]
             for text, results in card.items()]
     return "<h4>The model card's fill-mask probe</h4>" + _small_table(["input", "top predictions (score)"], rows)
 

@@ -48,6 +48,22 @@ def default_by(results: Results, stats: pd.DataFrame, models: list[str]) -> tupl
                   f"{', '.join(sorted(present - {task}))}), as {lack_glue} and {lack_card}.")
 
 
+def resolve_by(results: Results, by: str | None, agg: str = "median", checkpoint: str = "best",
+               show_spread: bool = False, ci: str | None = None,
+               stats: pd.DataFrame | None = None) -> tuple[str, str | None]:
+    """(by, why it was chosen or None when given); ValueError for a seed spread or interval of an
+    aggregate over tasks (called before any bootstrap is run)."""
+    why = None
+    if by is None:
+        stats = aggregate(results, agg, checkpoint) if stats is None else stats
+        by, why = default_by(results, stats, model_order(stats.index.get_level_values("model")))
+    if (show_spread or ci) and by in AGGREGATE_BYS:
+        flag = "--show-spread" if show_spread else "--ci"
+        raise ValueError(f"{flag} with --kind leaderboard: the {by} score is a mean over tasks and has no seed "
+                         f"spread or interval; rank by one task for them (--by TASK[:METRIC])")
+    return by, why
+
+
 def leaderboard_table(results: Results, by: str | None = None, agg: str = "median", checkpoint: str = "best",
                       show_spread: bool = False, intervals: pd.DataFrame | None = None,
                       ci: str | None = None) -> pd.DataFrame:
@@ -57,13 +73,7 @@ def leaderboard_table(results: Results, by: str | None = None, agg: str = "media
     (an aggregate over tasks has neither)."""
     stats = aggregate(results, agg, checkpoint, intervals)
     models = model_order(stats.index.get_level_values("model"))
-    why = None
-    if by is None:
-        by, why = default_by(results, stats, models)
-    if (show_spread or ci) and by in AGGREGATE_BYS:
-        flag = "--show-spread" if show_spread else "--ci"
-        raise ValueError(f"{flag} with --kind leaderboard: the {by} score is a mean over tasks and has no seed "
-                         f"spread or interval; rank by one task for them (--by TASK[:METRIC])")
+    by, why = resolve_by(results, by, agg, checkpoint, show_spread, ci, stats)
     picked: dict[str, pd.Series | None] = {}
     metric = by
     if by in ("glue", "glue-no-wnli"):
