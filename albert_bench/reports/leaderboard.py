@@ -110,7 +110,7 @@ def leaderboard_table(results: Results, by: str | None = None, agg: str = "media
                         "Parameters": MISSING if n is None or pd.isna(n) else f"{n / 1e6:.1f}M"}
         datum = _datum(model, name, picked.get(model), metric, value=score[model])
         data.append({"rank": rank if score[model] is not None else None, **datum, "tasks": tasks,
-                     "parameters": _num(n)})
+                     "parameters": None if n is None or pd.isna(n) else int(n)})
     out = pd.DataFrame.from_dict(table, orient="index", columns=["Rank", name, "Tasks", "Parameters"])
     out.index.name = "model"
     out.attrs["title"] = f"Leaderboard by {name}"
