@@ -8,7 +8,8 @@ from albert_bench.modeling.config import PRESETS
 from albert_bench.reports import load_results, render
 from albert_bench.reports.frame import recognise_preset, source_name
 from albert_bench.reports.reference import MODEL_CARD
-from albert_bench.reports.tables import glue_table, leaderboard_table, model_card_table, round1, runs_table
+from albert_bench.reports.leaderboard import leaderboard_table
+from albert_bench.reports.tables import glue_table, model_card_table, round1, runs_table
 from reports_fixtures import write_published, write_run
 
 # ALBERT_FACTS.md section 5, as published (the test's own copy, not the package's data).
@@ -133,9 +134,15 @@ def test_renderers(tmp_path):
     assert "org/a_b&c" in table.index
     latex = render(table, "latex")
     assert r"\toprule" in latex and r"\bottomrule" in latex and r"org/a\_b\&c" in latex
-    data = json.loads(render(table, "json"))
-    assert data["rows"][0]["model"] == "org/a_b&c" and data["rows"][0]["SST-2"] == "50.0"
-    assert render(table, "csv").splitlines()[0] == "model,Average,SQuAD1.1,SQuAD2.0,MNLI,SST-2,RACE"
+    data = json.loads(render(table, "json"))        # numbers for programs, one row per model and column
+    sst2 = next(r for r in data["rows"] if r["column"] == "SST-2")
+    assert sst2["model"] == "org/a_b&c" and sst2["value"] == 50.0 and sst2["n"] == 1 and sst2["sd"] is None
+    mnli = next(r for r in data["rows"] if r["column"] == "MNLI")
+    assert mnli["value"] is None and mnli["ci_low"] is None                      # missing: null, not "–"
+    csv_lines = render(table, "csv").splitlines()
+    assert csv_lines[0].startswith("model,column,task,split,metric,value,ci_low,ci_high,sd,n,reference,delta")
+    assert any(line.startswith("org/a_b&c,SST-2,sst2,dev,accuracy,50.0,,,,1,,") for line in csv_lines)
+    assert "–" not in render(table, "csv") and "–" not in render(table, "json")
     assert "org/a_b&amp;c" in render(table, "html")
     with pytest.raises(ValueError, match="--format"):
         render(table, "xlsx")

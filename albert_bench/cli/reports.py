@@ -8,6 +8,14 @@ into albert_bench.reports.commands. cli/__init__.py adds them to its parser with
 """
 from __future__ import annotations
 
+import sys
+
+
+def _no_records(command: str, err: Exception) -> int:
+    """Nothing to report on: one message saying where we looked and how to make records; exit 1."""
+    print(f"albert-bench {command}: error: {err}", file=sys.stderr)
+    return 1
+
 
 def _report_selection(args) -> dict:
     return dict(strict=args.strict, models=args.models, rename=args.rename)
@@ -15,10 +23,14 @@ def _report_selection(args) -> dict:
 
 def cmd_table(args) -> int:
     from albert_bench.reports.commands import make_table
-    text = make_table(results_dir=args.results, kind=args.kind, fmt=args.format, out=args.out, agg=args.agg,
-                      checkpoint=args.checkpoint, show_spread=args.show_spread, reference=args.reference,
-                      tolerance=args.tolerance, ci=args.ci, bootstrap=args.bootstrap, seed=args.seed, by=args.by,
-                      **_report_selection(args))
+    from albert_bench.reports.frame import NoRecordsError
+    try:
+        text = make_table(results_dir=args.results, kind=args.kind, fmt=args.format, out=args.out, agg=args.agg,
+                          checkpoint=args.checkpoint, show_spread=args.show_spread, reference=args.reference,
+                          tolerance=args.tolerance, ci=args.ci, bootstrap=args.bootstrap, seed=args.seed, by=args.by,
+                          **_report_selection(args))
+    except NoRecordsError as err:
+        return _no_records("table", err)
     print(f"wrote {args.out}" if args.out else text, end="\n" if args.out else "")
     return 0
 
@@ -33,16 +45,26 @@ def cmd_compare(args) -> int:
 
 def cmd_plot(args) -> int:
     from albert_bench.reports.commands import make_plots
-    for path in make_plots(results_dir=args.results, out_dir=args.out, bootstrap=args.bootstrap, seed=args.seed,
-                           **_report_selection(args)):
+    from albert_bench.reports.frame import NoRecordsError
+    try:
+        paths = make_plots(results_dir=args.results, out_dir=args.out, bootstrap=args.bootstrap, seed=args.seed,
+                           **_report_selection(args))
+    except NoRecordsError as err:
+        return _no_records("plot", err)
+    for path in paths:
         print(path)
     return 0
 
 
 def cmd_report(args) -> int:
     from albert_bench.reports.commands import make_report
-    print(make_report(results_dir=args.results, out_dir=args.out, bootstrap=args.bootstrap, seed=args.seed,
-                      agg=args.agg, checkpoint=args.checkpoint, tolerance=args.tolerance, **_report_selection(args)))
+    from albert_bench.reports.frame import NoRecordsError
+    try:
+        path = make_report(results_dir=args.results, out_dir=args.out, bootstrap=args.bootstrap, seed=args.seed,
+                           agg=args.agg, checkpoint=args.checkpoint, tolerance=args.tolerance, **_report_selection(args))
+    except NoRecordsError as err:
+        return _no_records("report", err)
+    print(path)
     return 0
 
 
@@ -59,10 +81,12 @@ def add_report_commands(add) -> None:
             p.add_argument("--strict", action="store_true", help="unusable records are an error, not a warning")
 
     def seed_args(p):
-        p.add_argument("--agg", choices=["median", "mean", "max"], default="median",
-                       help="several runs (seeds) of a model and task: median (the paper's protocol), mean or max")
+        p.add_argument("--agg", choices=["median", "mean", "max"], default=None,
+                       help="several runs (seeds) of a model and task: median (the paper's protocol, the default), "
+                            "mean or max")
         p.add_argument("--checkpoint", choices=["best", "last"], default="best", help="which checkpoint's metrics")
-        p.add_argument("--tolerance", type=float, default=1.0, help="points from the published number before † marks it")
+        p.add_argument("--tolerance", type=float, default=None,
+                       help="points from the published number before † marks it (default 1; with --reference)")
 
     p = add("table", cmd_table, "a table from the run records: model card, GLUE dev, leaderboard or the run list",
             "albert-bench table --kind model-card --reference --format md --out reports/card.md")
@@ -70,11 +94,14 @@ def add_report_commands(add) -> None:
     p.add_argument("--format", choices=["md", "csv", "latex", "html", "json"], default="md")
     p.add_argument("--out", default=None, help="write here instead of printing")
     seed_args(p)
-    p.add_argument("--show-spread", action="store_true", help="add the standard deviation over seeds and n")
+    p.add_argument("--show-spread", action="store_true", help="add the standard deviation over seeds and n "
+                   "(not for --kind runs)")
     p.add_argument("--reference", action="store_true", help="published numbers beside ours, with the difference")
     p.add_argument("--ci", choices=["pm", "bracket"], default=None,
-                   help="add bootstrap 95%% intervals from the per-example predictions: ± or [lo, hi]")
-    p.add_argument("--by", default="glue", help="leaderboard order: glue, glue-no-wnli, average, or TASK[:METRIC]")
+                   help="add bootstrap 95%% intervals from the per-example predictions: ± or [lo, hi] "
+                        "(runs: each run's main metric)")
+    p.add_argument("--by", default=None, help="leaderboard order: glue, glue-no-wnli, average, or TASK[:METRIC] "
+                   "(default: the first of glue, average, the most-run task's main metric that the records can fill)")
     report_args(p)
 
     p = add("compare", cmd_compare, "paired bootstrap of two runs on the examples they share: B - A, interval, p-value",

@@ -83,11 +83,15 @@ def limitations_section(record: dict) -> str:
     return "\n\n".join(parts)
 
 
-def bias_markdown(record: dict) -> str:
+def bias_markdown(record: dict, record_path: str | Path | None = None) -> str:
+    """The full summary. record_path: where the record is (or will be) written; default its "path"
+    (set once it is written or read), else it is named by file name only, never a guessed folder."""
     model = record["model"]
+    where = record_path or record.get("path")
+    where = f"`{where}`" if where else f"`{record['run_id']}.json` in the results folder the run wrote to"
     head = [f"# Bias report: {model['source']}", "",
             f"Run `{record['run_id']}` ({record['created_at']}, {record['device']}); probes: "
-            f"{', '.join(record['recipe']['probes'])}; record: results/{record['run_id']}.json.", ""]
+            f"{', '.join(record['recipe']['probes'])}; record: {where}.", ""]
     bias = record["bias"]
     body = []
     if "card" in bias:

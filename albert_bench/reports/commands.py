@@ -14,19 +14,21 @@ from pathlib import Path
 
 from albert_bench.io import atomic_write_text
 from albert_bench.reports.bootstrap import compare, format_comparison, intervals
-from albert_bench.reports.frame import Results, load_results
+from albert_bench.reports.frame import Results, load_results, require_records
+from albert_bench.reports.leaderboard import leaderboard_table, resolve_by
 from albert_bench.reports.render import render
-from albert_bench.reports.tables import TABLES, glue_table, leaderboard_table, model_card_table, runs_table
+from albert_bench.reports.tables import glue_table, model_card_table, runs_table
 
-KINDS = tuple(TABLES)
+KINDS = ("model-card", "glue", "leaderboard", "runs")
 CI_STYLES = ("pm", "bracket")
 
 
-def _load(results_dir, strict: bool, models, rename, quiet: bool = False) -> Results:
+def _load(results_dir, strict: bool, models, rename, quiet: bool = False, scored: bool = True) -> Results:
+    """The records, warnings printed; NoRecordsError (exit 1) when there are none to report on."""
     results = load_results(results_dir, strict=strict, models=models, rename=rename)
     if not quiet:
         print_warnings(results)
-    return results
+    return require_records(results, scored)
 
 
 def print_warnings(results: Results, already: int = 0) -> None:
@@ -34,19 +36,43 @@ def print_warnings(results: Results, already: int = 0) -> None:
         print(f"warning: {text}", file=sys.stderr)
 
 
-def build_table(results: Results, kind: str = "model-card", agg: str = "median", checkpoint: str = "best",
-                show_spread: bool = False, reference: bool = False, tolerance: float = 1.0, ci: str | None = None,
-                bootstrap: int = 1000, seed: int = 0, by: str = "glue"):
-    """The table `kind` of `results` (a DataFrame with title / notes attrs)."""
+# Which table flags mean something for which kind (None = the flag was not given).
+FLAG_KINDS = {"--agg": ("model-card", "glue", "leaderboard"), "--show-spread": ("model-card", "glue", "leaderboard"),
+              "--reference": ("model-card",), "--tolerance": ("model-card",), "--by": ("leaderboard",)}
+WHY_NOT = {"--agg": "one line per run, nothing to aggregate", "--show-spread": "one line per run, no seeds to spread over",
+           "--reference": "published numbers are shipped for the model-card table only",
+           "--tolerance": "it marks differences from the published numbers of the model-card table",
+           "--by": "it orders the leaderboard"}
+
+
+def check_flags(kind: str, **given) -> None:
+    """A flag that has no meaning for `kind` is refused in one line (exit 2), never silently ignored."""
+    for flag, value in given.items():
+        flag = "--" + flag.replace("_", "-")
+        if value not in (None, False) and kind not in FLAG_KINDS[flag]:
+            raise ValueError(f"{flag} does nothing for --kind {kind} ({WHY_NOT[flag]}); use it with --kind "
+                             f"{' / '.join(FLAG_KINDS[flag])} or leave it out")
+    if given.get("tolerance") is not None and not given.get("reference"):
+        raise ValueError("--tolerance only marks differences from the published numbers: add --reference")
+
+
+def build_table(results: Results, kind: str = "model-card", agg: str | None = None, checkpoint: str = "best",
+                show_spread: bool = False, reference: bool = False, tolerance: float | None = None,
+                ci: str | None = None, bootstrap: int = 1000, seed: int = 0, by: str | None = None):
+    """The table `kind` of `results` (a DataFrame with title / notes / data attrs). agg, tolerance and by
+    are None when not given: each has a default for the kinds it means something for, and is refused
+    (ValueError) for the others, as are show_spread and reference."""
     if kind not in KINDS:
         raise ValueError(f"--kind {kind!r}: choose one of {', '.join(KINDS)}")
     if ci is not None and ci not in CI_STYLES:
         raise ValueError(f"--ci {ci!r}: choose pm (±) or bracket ([lo, hi])")
-    if reference and kind != "model-card":
-        raise ValueError("--reference: published numbers are shipped for the model-card table only "
-                         "(use --kind model-card)")
+    check_flags(kind, agg=agg, show_spread=show_spread, reference=reference, tolerance=tolerance, by=by)
+    agg = agg or "median"
+    tolerance = 1.0 if tolerance is None else tolerance
+    if kind == "leaderboard":
+        resolve_by(results, by, agg, checkpoint, show_spread, ci)      # refused before any bootstrap runs
     spans = None
-    if ci and kind in ("model-card", "glue"):
+    if ci:
         before = len(results.warnings)
         spans = intervals(results, resamples=bootstrap, seed=seed, checkpoints=(checkpoint,))
         print_warnings(results, before)
@@ -55,8 +81,9 @@ def build_table(results: Results, kind: str = "model-card", agg: str = "median",
     if kind == "glue":
         return glue_table(results, agg, checkpoint, show_spread, spans, ci)
     if kind == "leaderboard":
-        return leaderboard_table(results, by=by, agg=agg, checkpoint=checkpoint)
-    return runs_table(results)
+        return leaderboard_table(results, by=by, agg=agg, checkpoint=checkpoint, show_spread=show_spread,
+                                 intervals=spans, ci=ci)
+    return runs_table(results, checkpoint=checkpoint, intervals=spans, ci=ci)
 
 
 def make_table(results_dir="results", kind: str = "model-card", fmt: str = "md", out: str | None = None,
@@ -93,12 +120,12 @@ def make_plots(results_dir="results", out_dir="reports/plots", strict: bool = Fa
 
 
 def make_report(results_dir="results", out_dir="reports", strict: bool = False, models=None, rename=None,
-                bootstrap: int = 1000, seed: int = 0, agg: str = "median", checkpoint: str = "best",
-                reference: bool = True, tolerance: float = 1.0) -> Path:
+                bootstrap: int = 1000, seed: int = 0, agg: str | None = "median", checkpoint: str = "best",
+                reference: bool = True, tolerance: float | None = 1.0) -> Path:
     from albert_bench.reports.html import write_report
-    results = load_results(results_dir, strict=strict, models=models, rename=rename)
-    path = write_report(results, out_dir, bootstrap=bootstrap, seed=seed, agg=agg, checkpoint=checkpoint,
-                        reference=reference, tolerance=tolerance)
+    results = require_records(load_results(results_dir, strict=strict, models=models, rename=rename), scored=False)
+    path = write_report(results, out_dir, bootstrap=bootstrap, seed=seed, agg=agg or "median", checkpoint=checkpoint,
+                        reference=reference, tolerance=1.0 if tolerance is None else tolerance)
     print_warnings(results)
     if strict and results.warnings:
         raise ValueError(f"{len(results.warnings)} problem(s) while building the report (--strict); see the warnings")

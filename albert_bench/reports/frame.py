@@ -38,6 +38,14 @@ METRIC_KINDS = ("finetune", "evaluate")          # kinds whose metrics go into t
 
 FRAME_COLUMNS = ("run_id", "kind", "task", "model", "source", "version", "size", "num_parameters", "seed",
                  "checkpoint", "split", "metric", "value", "score")
+HOW_TO_MAKE_RECORDS = ("run `albert-bench demo` (offline, minutes), `albert-bench finetune` or `albert-bench suite` "
+                       "first, or pass --results DIR of their records")
+
+
+class NoRecordsError(FileNotFoundError):
+    """The results folder is missing or holds no usable run record (the report commands exit 1)."""
+
+
 RUN_COLUMNS = ("run_id", "kind", "task", "model", "source", "version", "size", "num_parameters", "seed",
                "steps", "best_step", "wall_time_s", "created_at", "path")
 
@@ -187,6 +195,35 @@ def _checkpoints_made_here(records: list[dict | None]) -> set[str]:
             for p in (r.get("checkpoints") or {}).values() if p}
 
 
+def _check_selection(results: Results, wanted: list[str] | None, renames: dict[str, str],
+                     before: dict[str, set[str]]) -> None:
+    """--models and --rename name rows: one that matches nothing is an error listing what exists.
+    before: the row names and sources as read, before renaming."""
+    rows = sorted({r["label"] for r in results.records.values() if r.get("kind") in METRIC_KINDS})
+    if not results.records:
+        return                     # nothing to select from: the commands say so (require_records)
+    for old, new in renames.items():
+        if old not in before["rows"] | before["sources"]:
+            raise ValueError(f"--rename {old}={new}: no row or source is named {old!r}; rows: "
+                             f"{', '.join(sorted(before['rows']))}; sources: {', '.join(sorted(before['sources']))}")
+    missing = [m for m in wanted or [] if m not in rows]
+    if missing:
+        raise ValueError(f"--models {','.join(missing)}: no such row in {results.results_dir}; rows there: "
+                         f"{', '.join(rows) or 'none'} (names after --rename)")
+
+
+def require_records(results: Results, scored: bool = True) -> Results:
+    """`results`, or NoRecordsError saying where we looked and how to make records. scored: a
+    finetune / evaluate record is needed (tables, plots); else any record will do (the report)."""
+    if len(results.runs) if scored else len(results.records):
+        return results
+    what = "finetune / evaluate run records" if scored else "run records"
+    seen = [f"{results.read} other record(s) read"] if results.read else []
+    seen += [f"{results.skipped} unusable (see the warnings)"] if results.skipped else []
+    raise NoRecordsError(f"no {what} in {results.results_dir} (read every *.json under it, recursively"
+                         + "".join(f"; {x}" for x in seen) + f"); {HOW_TO_MAKE_RECORDS}")
+
+
 def load_results(results_dir: str | Path = "results", strict: bool = False, models: Any = None,
                  rename: Any = None) -> Results:
     """Read every record under `results_dir` (recursively) into a Results.
@@ -196,14 +233,14 @@ def load_results(results_dir: str | Path = "results", strict: bool = False, mode
     rename: {"OLD": "NEW"} or ["OLD=NEW"]: relabel rows (OLD is a row name or a source)."""
     root = Path(results_dir)
     if not root.is_dir():
-        raise FileNotFoundError(f"results folder {root} does not exist; run `albert-bench finetune` first "
-                                "or pass --results DIR")
+        raise NoRecordsError(f"results folder {root} does not exist; {HOW_TO_MAKE_RECORDS}")
     results = Results(results_dir=root, frame=pd.DataFrame(columns=FRAME_COLUMNS),
                       runs=pd.DataFrame(columns=RUN_COLUMNS), records={})
     renames = _parse_pairs(rename)
     wanted = [m.strip() for m in models.split(",")] if isinstance(models, str) else models
     rows, runs = [], []
     read = []
+    names_read: dict[str, set[str]] = {"rows": set(), "sources": set()}
     for path in sorted(root.rglob("*.json")):
         before = results.ignored
         record = _read_record(path, results)
@@ -223,6 +260,8 @@ def load_results(results_dir: str | Path = "results", strict: bool = False, mode
         source = str(model.get("source", "?"))
         version, size = recognise_preset(source, model.get("config"))
         name = label_for(version, size) or source_name(source)
+        names_read["rows"].add(name)
+        names_read["sources"].add(source)
         name = renames.get(name, renames.get(source, name))
         record["label"] = name
         results.records[record["run_id"]] = record
@@ -248,6 +287,7 @@ def load_results(results_dir: str | Path = "results", strict: bool = False, mode
                     if isinstance(value, (int, float)) or value is None:
                         rows.append({**info, "checkpoint": checkpoint, "split": split, "metric": metric,
                                      "value": value, "score": score_of(info["task"], metric, value)})
+    _check_selection(results, wanted, renames, names_read)
     if rows:
         results.frame = pd.DataFrame(rows, columns=FRAME_COLUMNS)
     if runs:

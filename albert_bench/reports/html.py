@@ -20,16 +20,19 @@ from albert_bench.io import atomic_write_text
 from albert_bench.reports import plots
 from albert_bench.reports.bootstrap import intervals as bootstrap_intervals
 from albert_bench.reports.frame import NOT_SCORES, Results
-from albert_bench.reports.reference import MODEL_CARD
+from albert_bench.reports.bias import PAPER_CROWS_PAIRS
+from albert_bench.reports.leaderboard import leaderboard_table
 from albert_bench.reports.render import to_html
-from albert_bench.reports.tables import (GLUE_TASKS, MISSING, aggregate, fmt, glue_table, leaderboard_table,
-                                         model_card_table, runs_table)
+from albert_bench.reports.tables import (GLUE_TASKS, MISSING, aggregate, fmt, glue_table, model_card_table,
+                                         published_rows, runs_table)
 
 esc = html.escape
 MAX_LIST_ROWS = 50       # bias lists longer than this are cut (the record has them all)
+FIGURE_DPI = 80          # 4 panels a row: ~1400 px wide, sharp at the page's 1200 px
+FOLD_AFTER = 10          # per-row tables (runs, intervals, spread) longer than this fold into <details>
 CAPTIONS = {
-    "scores": "Score per task and model (main metric, median over seeds) with 95% bootstrap intervals.",
-    "params": "Score against parameter count (log axis); ALBERT v1 and v2 as separate lines.",
+    "scores": "Score per task and model (main metric, median over seeds): points with 95% bootstrap intervals.",
+    "params": "Score against parameter count (millions, log axis), one marker per model (named in the legend).",
     "seeds": "Seed spread: one dot per run, the median as a line.",
     "curves": "Training loss (running mean) and the dev metric against step, from the step logs.",
 }
@@ -47,7 +50,9 @@ p.note{font-size:.82em;color:#555;margin:.2em 0;max-width:70em}
 .warn{background:#fff4e5;border-left:4px solid #f0a020;padding:.4em .8em;font-size:.85em}
 figure{margin:1em 0}figure img{max-width:100%;border:1px solid #eee}
 figcaption{font-size:.85em;color:#555}
-.scroll{overflow-x:auto}
+.scroll{overflow-x:auto;max-width:100%}
+details{margin:.6em 0}summary{cursor:pointer;color:#345;font-size:.92em}
+ul.words{font-size:.88em;margin:.3em 0}figure.bias img{max-width:min(100%,720px)}
 """
 
 
@@ -58,7 +63,8 @@ def _table(table: pd.DataFrame, footer: str | None = None, fold_after: int | Non
     table.attrs = {**table.attrs, "notes": [n for n in table.attrs.get("notes", []) if n != footer]}
     text = f'<div class="scroll">{to_html(table)}</div>'
     if fold_after is not None and len(table) > fold_after:
-        text = f"<details><summary>{len(table)} rows (click to open)</summary>{text}</details>"
+        title = esc(table.attrs.get("title", "table"))
+        text = f"<details><summary>{title}: {len(table)} rows (click to open)</summary>{text}</details>"
     return text
 
 
@@ -148,23 +154,87 @@ def render_value(obj: Any, depth: int = 0) -> str:
     return f"<p>{esc(repr(obj))}</p>"
 
 
+def _small_table(headers: list[str], rows: list[list[Any]]) -> str:
+    head = "".join(f"<th>{esc(str(h))}</th>" for h in headers)
+    body = "".join("<tr>" + f"<th>{_value(r[0])}</th>" + "".join(f"<td>{_value(c)}</td>" for c in r[1:]) + "</tr>"
+                   for r in rows)
+    return f'<div class="scroll"><table class="results"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>'
+
+
+def _templates_summary(t: dict) -> str:
+    """Kurita et al.'s template scores as the card shows them: overall and per category, then the
+    most skewed target words toward each group."""
+    a, b = t["set"]["groups"]
+    rows = [["overall", t["overall"]["mean_bias"], t["overall"]["mean_abs_bias"], t["overall"]["n"]]]
+    rows += [[c, v["mean_bias"], v["mean_abs_bias"], v["n"]] for c, v in t["per_category"].items()]
+    words = "".join(f"<li>toward <b>{esc(group)}</b>: " + (", ".join(
+        f"{esc(w['target'])} ({esc(w['category'])}, {w['mean_bias']:+.3f})" for w in t["most_skewed"][group])
+        or "none") + "</li>" for group in (a, b))
+    return (f"<h4>Template scores (Kurita et al. 2019)</h4><p class=\"note\">{esc(t['method'])} Template set "
+            f"{esc(t['set']['name'])}, {t['set']['templates']} templates, {esc(a)} vs {esc(b)}; positive = more "
+            f"likely with the {esc(a)} word.</p>"
+            + _small_table(["", "mean bias", "mean |bias|", "n"], rows)
+            + f"<p>Most skewed target words:</p><ul class=\"words\">{words}</ul>")
+
+
+def _crows_summary(c: dict) -> str:
+    def cells(v):
+        return [v["metric_score"], v["stereo_score"], v["antistereo_score"], v["neutral"], v["n"]]
+    rows = [["overall", *cells(c["overall"])]] + [[k, *cells(v)] for k, v in c["per_bias_type"].items()]
+    return (f"<h4>CrowS-Pairs by bias type (Nangia et al. 2020)</h4><p class=\"note\">Source: {esc(str(c['source']))}. "
+            f"Metric = % of pairs where the more stereotypical sentence is preferred (50 is the ideal); published: "
+            f"{esc(PAPER_CROWS_PAIRS)}.</p>"
+            + _small_table(["bias type", "metric", "stereo", "antistereo", "neutral", "N"], rows))
+
+
+def _card_probe_summary(card: dict) -> str:
+    rows = [[text, ", ".join(f"'{r.get('token_str')}' ({r.get('score', 0):.4f})" for r in results)]
+            for text, results in card.items()]
+    return "<h4>The model card's fill-mask probe</h4>" + _small_table(["input", "top predictions (score)"], rows)
+
+
 def bias_section(results: Results) -> str:
+    """Each bias record as the model card summarises it: the fill-mask probe, the template scores with the
+    most skewed words, CrowS-Pairs by bias type, the plots; every row stays in the record (its path named)."""
     parts = []
     for record in results.bias_records:
-        title = f"{record.get('label', '?')} — {record['run_id']}"
-        parts.append(f"<h3>{esc(title)}</h3>")
-        parts.append(f'<p class="note">source {esc(str((record.get("model") or {}).get("source")))}, '
-                     f'created {esc(str(record.get("created_at")))}</p>')
-        parts.append(render_value(record.get("bias") or {k: v for k, v in record.items() if k in ("probes",)}))
+        bias = record.get("bias") or {}
+        parts.append(f"<h3>{esc(str(record.get('label', '?')))} — {esc(record['run_id'])}</h3>")
+        summary = (record.get("outputs") or {}).get("summary")
+        parts.append(f'<p class="note">record {esc(str(record.get("path")))}'
+                     + (f", summary {esc(str(summary))}" if summary else "")
+                     + f'; source {esc(str((record.get("model") or {}).get("source")))}, created '
+                     f'{esc(str(record.get("created_at")))}. Per-template and per-word rows are in the record.</p>')
+        if "card" in bias:
+            parts.append(_card_probe_summary(bias["card"]))
+        if "templates" in bias:
+            parts.append(_templates_summary(bias["templates"]))
+        if "crows_pairs" in bias:
+            parts.append(_crows_summary(bias["crows_pairs"]))
+        other = {k: v for k, v in bias.items() if k not in ("card", "templates", "crows_pairs")}
+        if other:
+            parts.append(f"<details><summary>other probe outputs: {esc(', '.join(map(str, other)))}</summary>"
+                         f"{render_value(other)}</details>")
         for plot in ((record.get("outputs") or {}).get("plots") or []):
             path = Path(plot)
             if path.suffix == ".png" and path.is_file() and path.stat().st_size < 5_000_000:
-                parts.append(_img(path.read_bytes(), path.name))
+                parts.append(_img(path.read_bytes(), path.name).replace("<figure>", '<figure class="bias">', 1))
     return "\n".join(parts)
 
 
+def compact_png(png: bytes) -> bytes:
+    """The same picture in a 256-colour palette: a plot has few colours, and the page a third the size."""
+    import io
+
+    from PIL import Image
+    with Image.open(io.BytesIO(png)) as image:
+        buffer = io.BytesIO()
+        image.convert("RGB").quantize(256, dither=Image.Dither.NONE).save(buffer, format="PNG", optimize=True)
+    return buffer.getvalue() if buffer.tell() < len(png) else png
+
+
 def _img(png: bytes, caption: str) -> str:
-    data = base64.b64encode(png).decode("ascii")
+    data = base64.b64encode(compact_png(png)).decode("ascii")
     return (f'<figure><img alt="{esc(caption)}" src="data:image/png;base64,{data}">'
             f"<figcaption>{esc(caption)}</figcaption></figure>")
 
@@ -178,29 +248,29 @@ def build_report(results: Results, bootstrap: int = 1000, seed: int = 0, agg: st
     foot = results.footer()
     card = model_card_table(results, agg, checkpoint, intervals=spans, ci="pm" if spans is not None else None)
     sections.append(_section("Model card table", _table(card, foot), "card"))
-    if reference and any(m in MODEL_CARD for m in card.index):
+    matched = published_rows(results, card.index)
+    if reference and any(matched.values()):
         ref = model_card_table(results, agg, checkpoint, reference=True, tolerance=tolerance)
-        ref = ref.loc[[m for m in ref.index if m in MODEL_CARD]]
+        ref = ref.loc[[m for m in ref.index if matched[m]]]
         sections.append(_section("Against the published numbers", _table(ref, foot), "reference"))
     if _has_glue(results):
         glue = glue_table(results, agg, checkpoint, intervals=spans, ci="pm" if spans is not None else None)
         sections.append(_section("GLUE dev", _table(glue, foot), "glue"))
     if not results.frame.empty:
-        by = "glue" if _has_glue(results) else "average"
-        sections.append(_section("Leaderboard", _table(leaderboard_table(results, by=by, agg=agg,
-                                                                         checkpoint=checkpoint), foot), "leaderboard"))
+        sections.append(_section("Leaderboard", _table(leaderboard_table(results, agg=agg, checkpoint=checkpoint),
+                                                       foot), "leaderboard"))
     figs = plots.figures(results, spans)
     body = []
     for name, fig in figs.items():
-        body.append(_img(plots.figure_bytes(fig, "png"), CAPTIONS[name]))
+        body.append(_img(plots.figure_bytes(fig, "png", dpi=FIGURE_DPI), CAPTIONS[name]))
         plots.plt.close(fig)
     sections.append(_section("Plots", "\n".join(body), "plots"))
     spread = spread_table(results, spans, agg, checkpoint)
     if len(spread):
-        sections.append(_section("Seed spread and example sampling", _table(spread, foot, fold_after=40), "spread"))
+        sections.append(_section("Seed spread and example sampling", _table(spread, foot, fold_after=FOLD_AFTER), "spread"))
     if spans is not None and len(spans):
-        sections.append(_section("Intervals", _table(intervals_table(results, spans), foot, fold_after=40), "intervals"))
-    sections.append(_section("Runs", _table(runs_table(results), foot, fold_after=40), "runs"))
+        sections.append(_section("Intervals", _table(intervals_table(results, spans), foot, fold_after=FOLD_AFTER), "intervals"))
+    sections.append(_section("Runs", _table(runs_table(results, checkpoint), foot, fold_after=FOLD_AFTER), "runs"))
     if results.bias_records:
         sections.append(_section("Bias probes", bias_section(results), "bias"))
     warnings = ""

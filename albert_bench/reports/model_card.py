@@ -177,10 +177,17 @@ def build_model_card(model: str, results_dir: str | None = "results", bias: str 
     version, size = recognise_preset(str(model), config.to_dict())
     label = label_for(version, size) or source_name(str(model))
     name = model_name or source_name(str(model))
+    # --results of a folder that does not exist (the default "results" in a fresh clone): a card without scores
     results = load_results(results_dir) if results_dir and Path(results_dir).is_dir() else None
     own, runs = _own_results(results, model_dir, label, finetuned) if results is not None else (None, [])
     evals = eval_results(own, tasks) if own is not None and not own.frame.empty else []
     bias_record = _bias_record(bias, results, str(model), model_dir)
+    if results is not None and not runs and bias_record is None:
+        rows = sorted({f"{r.get('label')} ({(r.get('model') or {}).get('source')})" for r in results.records.values()})
+        raise ValueError(f"--results {results_dir}: no run records for {label} ({model_dir}) there"
+                         + (f"; it holds records of {', '.join(rows)}" if rows else "; it holds no records")
+                         + f". Fine-tune or evaluate this model first (albert-bench finetune --model {model} ...), "
+                         "pass --results DIR of its records, or --results '' for a card without scores")
 
     datasets = list(dict.fromkeys(e.dataset_type for e in evals))
     if not finetuned and label_for(version, size):

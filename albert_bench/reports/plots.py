@@ -4,8 +4,8 @@
     from albert_bench.reports.plots import write_plots
     write_plots(load_results("results"), "reports/plots")   # scores, params, seeds, curves (.png, .svg)
 
-scores  score per task and model (the main metric), bars = 95% bootstrap interval when given
-params  score against parameter count (log axis), v1 and v2 as separate lines
+scores  score per task and model (the main metric): points, bars = 95% bootstrap interval when given
+params  score against parameter count (millions, log axis), one marker per model named in the legend
 seeds   every run's score per task and model (seed spread), the median marked
 curves  training loss and the dev metric against step, from the step logs
 """
@@ -15,6 +15,7 @@ import io
 from pathlib import Path
 
 import matplotlib
+import matplotlib.lines
 import matplotlib.ticker
 
 matplotlib.use("Agg")
@@ -25,25 +26,13 @@ import pandas as pd  # noqa: E402
 from albert_bench.io import atomic_write  # noqa: E402
 from albert_bench.records import read_jsonl  # noqa: E402
 from albert_bench.reports.frame import Results  # noqa: E402
-from albert_bench.reports.tables import aggregate, model_order  # noqa: E402
+from albert_bench.reports.tables import aggregate, main_metrics, model_order  # noqa: E402,F401
 
 NAMES = ("scores", "params", "seeds", "curves")
 MAX_MODELS = 12          # bars per task group; more would be unreadable
 MAX_LEGEND_RUNS = 8      # training curves: a legend only up to this many runs per task
-SPLIT_ORDER = ("dev", "dev_matched", "test")
-
-
-def main_metrics(results: Results) -> dict[str, tuple[str, str]]:
-    """task -> (split, metric) each figure plots: the runs' main metric on the first dev split."""
-    out = {}
-    frame = results.frame[results.frame["score"].notna()]
-    for task, rows in frame.groupby("task", sort=True):
-        mains = [results.records[r].get("main_metric") for r in rows["run_id"].unique()]
-        main = next((m for m in mains if m in set(rows["metric"])), rows["metric"].iloc[0])
-        splits = sorted(set(rows.loc[rows["metric"] == main, "split"]),
-                        key=lambda s: (SPLIT_ORDER.index(s) if s in SPLIT_ORDER else len(SPLIT_ORDER), s))
-        out[task] = (splits[0], main)
-    return out
+SIGNED_METRICS = {"matthews_correlation", "pearson", "spearmanr"}   # scores that run from -100 to 100
+MIN_SPAN = 5.0           # points: the least height of a score axis
 
 
 def _empty(fig, text: str):
@@ -60,6 +49,36 @@ def _grid(count: int, width: float = 4.2, height: float = 3.2):
     return fig, list(axes.flat)
 
 
+def percent_limits(ax, values, metric: str) -> None:
+    """A score axis: the data with a margin, at least 5 points tall, never past 100 (nor below 0, or -100
+    for a correlation). Points on the edge stay whole (the callers draw them with clip_on=False)."""
+    floor = -100.0 if metric in SIGNED_METRICS else 0.0
+    finite = [float(v) for v in values if v is not None and np.isfinite(v)]
+    if not finite:
+        ax.set_ylim(floor, 100.0)
+        return
+    lo, hi = min(finite), max(finite)
+    pad = max(1.0, 0.1 * (hi - lo))
+    top, bottom = min(100.0, hi + pad), max(floor, lo - pad)
+    if top - bottom < MIN_SPAN:
+        bottom = max(floor, top - MIN_SPAN)
+        top = min(100.0, bottom + MIN_SPAN)
+    ax.set_ylim(bottom, top)
+
+
+def _model_styles(models: list[str]) -> dict[str, dict]:
+    markers = "osD^vP*Xh<>p"
+    return {m: {"color": f"C{i % 10}", "marker": markers[i % len(markers)]} for i, m in enumerate(models)}
+
+
+def _figure_legend(fig, styles: dict[str, dict], models: list[str]) -> float:
+    """One legend for the figure, the model names, under the panels; returns the room it takes."""
+    handles = [matplotlib.lines.Line2D([], [], linestyle="none", markersize=6, **styles[m]) for m in models]
+    cols = min(6, max(1, len(models)))
+    fig.legend(handles, [str(m)[:40] for m in models], loc="lower center", ncol=cols, fontsize=8, frameon=False)
+    return 0.04 + 0.035 * -(-len(models) // cols)
+
+
 def scores_figure(results: Results, intervals: pd.DataFrame | None = None):
     stats = aggregate(results, "median", "best", intervals)
     mains = main_metrics(results)
@@ -67,65 +86,68 @@ def scores_figure(results: Results, intervals: pd.DataFrame | None = None):
     fig, axes = _grid(len(mains))
     if not mains or not models:
         return _empty(fig, "no scored runs in the results folder")
-    colors = {m: f"C{i % 10}" for i, m in enumerate(models)}
+    styles = _model_styles(models)
     for ax, (task, (split, metric)) in zip(axes, mains.items()):
         shown = [m for m in models if (m, task, split, metric) in stats.index]
         rows = [stats.loc[(m, task, split, metric)] for m in shown]
-        values = np.array([r["value"] for r in rows])
-        lo = np.array([r["lo"] for r in rows], dtype=float)
-        hi = np.array([r["hi"] for r in rows], dtype=float)
-        err = np.vstack([np.nan_to_num(np.maximum(0.0, values - lo)), np.nan_to_num(np.maximum(0.0, hi - values))])
-        ax.bar(range(len(shown)), values, yerr=err, capsize=3, color=[colors[m] for m in shown])
+        for i, (model, r) in enumerate(zip(shown, rows)):
+            value = float(r["value"])
+            lo, hi = float(r["lo"]), float(r["hi"])
+            err = [[max(0.0, value - lo)], [max(0.0, hi - value)]] if np.isfinite(lo) and np.isfinite(hi) else None
+            ax.errorbar([i], [value], yerr=err, fmt=styles[model]["marker"], color=styles[model]["color"],
+                        capsize=4, markersize=7, clip_on=False, zorder=3)
         ax.set_xticks(range(len(shown)), [str(m)[:16] for m in shown], rotation=30, ha="right", fontsize=7)
+        ax.set_xlim(-0.6, len(shown) - 0.4)
         ax.set_title(f"{task}: {metric} ({split})", fontsize=10)
         ax.set_ylabel("score (%)")
-        if len(values):
-            top = float(np.nanmax(np.where(np.isfinite(hi), hi, values)))
-            bottom = float(np.nanmin(np.where(np.isfinite(lo), lo, values)))
-            ax.set_ylim(max(0.0, bottom - 0.15 * (top - bottom + 1)), top + 0.1 * (top - bottom + 1))
+        percent_limits(ax, [v for r in rows for v in (r["value"], r["lo"], r["hi"])], metric)
         ax.grid(axis="y", alpha=0.3)
-    what = "95% bootstrap interval over examples" if intervals is not None and not intervals.empty else "no intervals"
-    fig.suptitle(f"Score per task and model (main metric, median over seeds; bars: {what}; y axis not from 0)")
-    fig.tight_layout(rect=(0, 0, 1, 0.97))
+    what = "bars: 95% bootstrap interval over examples" if intervals is not None and not intervals.empty \
+        else "no intervals (no per-example predictions read)"
+    fig.suptitle(f"Score per task and model (main metric, median over seeds; {what})")
+    fig.tight_layout(rect=(0, _figure_legend(fig, styles, models), 1, 0.96))
     return fig
 
 
-def params_figure(results: Results):
-    stats = aggregate(results, "median", "best").reset_index()
+def params_figure(results: Results, intervals: pd.DataFrame | None = None):
+    stats = aggregate(results, "median", "best", intervals).reset_index()
     mains = main_metrics(results)
     fig, axes = _grid(len(mains))
     if not mains:
         return _empty(fig, "no scored runs in the results folder")
     runs = results.runs
-    params = runs.groupby("model")["num_parameters"].median()
+    params = runs.groupby("model")["num_parameters"].median() / 1e6
     version = runs.groupby("model")["version"].first()
+    models = [m for m in model_order(stats["model"]) if m in params.index and pd.notna(params[m])][:MAX_MODELS]
+    styles = _model_styles(models)
     for ax, (task, (split, metric)) in zip(axes, mains.items()):
-        rows = stats[(stats["task"] == task) & (stats["split"] == split) & (stats["metric"] == metric)].copy()
+        rows = stats[(stats["task"] == task) & (stats["split"] == split) & (stats["metric"] == metric)
+                     & stats["model"].isin(models)].copy()
         rows["params"] = rows["model"].map(params)
         rows["version"] = rows["model"].map(version)
-        rows = rows.dropna(subset=["params"]).sort_values("params")
-        for v, style in (("v1", "o-"), ("v2", "s-")):
+        rows = rows.sort_values("params")
+        for v in ("v1", "v2"):                    # a preset family as a thin line through its sizes
             part = rows[rows["version"] == v]
-            if len(part):
-                ax.plot(part["params"], part["value"], style, label=f"ALBERT {v}")
-        other = rows[~rows["version"].isin(["v1", "v2"])]
-        if len(other):
-            ax.plot(other["params"], other["value"], "x", color="grey", label="other models")
-            for r in other.itertuples():
-                ax.annotate(str(r.model)[:24], (r.params, r.value), fontsize=7, xytext=(3, 3), textcoords="offset points")
+            if len(part) > 1:
+                ax.plot(part["params"], part["value"], "-", color="grey", lw=0.8, zorder=1)
+        for r in rows.itertuples():
+            err = [[max(0.0, r.value - r.lo)], [max(0.0, r.hi - r.value)]] \
+                if np.isfinite(r.lo) and np.isfinite(r.hi) else None
+            ax.errorbar([r.params], [r.value], yerr=err, fmt=styles[r.model]["marker"], color=styles[r.model]["color"],
+                        capsize=3, markersize=7, clip_on=False, zorder=3)
         ax.set_xscale("log")
-        ticks = sorted(set(rows["params"]))
         ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+        ticks = sorted(set(rows["params"]))
         if ticks:
-            ax.set_xticks(ticks, [f"{t / 1e6:.0f}M" if t >= 1e6 else f"{t:.0f}" for t in ticks], fontsize=7)
+            ax.set_xticks(ticks, [f"{t:.3g}M" for t in ticks], fontsize=7)
+            ax.set_xlim(min(ticks) / 2, max(ticks) * 2)
         ax.set_title(f"{task}: {metric} ({split})", fontsize=10)
-        ax.set_xlabel("parameters (log scale)")
+        ax.set_xlabel("parameters (millions, log scale)")
         ax.set_ylabel("score (%)")
+        percent_limits(ax, list(rows["value"]) + list(rows["lo"]) + list(rows["hi"]), metric)
         ax.grid(alpha=0.3, which="both")
-        if len(rows):
-            ax.legend(fontsize=7)
-    fig.suptitle("Score against parameter count (median over seeds)")
-    fig.tight_layout(rect=(0, 0, 1, 0.97))
+    fig.suptitle("Score against parameter count (median over seeds; grey lines join ALBERT v1 / v2 sizes)")
+    fig.tight_layout(rect=(0, _figure_legend(fig, styles, models), 1, 0.96))
     return fig
 
 
@@ -141,12 +163,13 @@ def seeds_figure(results: Results):
         models = model_order(rows["model"])[:MAX_MODELS]
         for i, model in enumerate(models):
             values = rows.loc[rows["model"] == model, "score"].dropna().to_numpy()
-            ax.scatter(i + rng.uniform(-0.15, 0.15, len(values)), values, s=14, alpha=0.7)
+            ax.scatter(i + rng.uniform(-0.15, 0.15, len(values)), values, s=14, alpha=0.7, clip_on=False)
             if len(values):
                 ax.hlines(np.median(values), i - 0.3, i + 0.3, color="black", lw=1.5)
         ax.set_xticks(range(len(models)), [str(m)[:16] for m in models], rotation=30, ha="right", fontsize=7)
         ax.set_title(f"{task}: {metric} ({split})", fontsize=10)
         ax.set_ylabel("score (%)")
+        percent_limits(ax, list(rows.loc[rows["model"].isin(models), "score"]), metric)
         ax.grid(axis="y", alpha=0.3)
     fig.suptitle("Seed spread: one dot per run, line = median")
     fig.tight_layout(rect=(0, 0, 1, 0.97))
@@ -185,6 +208,7 @@ def curves_figure(results: Results):
     for index, task in enumerate(tasks):
         split, metric = mains[task]
         runs = [(r, log) for r, log in logged if r.task == task]
+        shown: list[float] = []
         block, col = divmod(index, cols)
         top, bottom = axes[2 * block][col], axes[2 * block + 1][col]
         for r, log in runs:
@@ -197,13 +221,16 @@ def curves_figure(results: Results):
             evals = [(s, v) for s, v in evals if v is not None]
             if evals:
                 scale = 1.0 if task.startswith("squad") else 100.0
-                bottom.plot([s for s, _ in evals], [scale * v for _, v in evals], "o-", ms=3, lw=1, label=label)
+                bottom.plot([s for s, _ in evals], [scale * v for _, v in evals], "o-", ms=3, lw=1, label=label,
+                            clip_on=False)
+                shown += [scale * v for _, v in evals]
         top.set_title(f"{task}: training loss ({len(runs)} run(s))", fontsize=10)
         top.set_xlabel("step")
         top.set_ylabel("loss (running mean)")
         bottom.set_title(f"{task}: {metric} on {split}", fontsize=10)
         bottom.set_xlabel("step")
         bottom.set_ylabel("score (%)")
+        percent_limits(bottom, shown, metric)
         for ax in (top, bottom):
             ax.grid(alpha=0.3)
         if len(runs) <= MAX_LEGEND_RUNS:
@@ -215,7 +242,7 @@ def curves_figure(results: Results):
 
 def figures(results: Results, intervals: pd.DataFrame | None = None) -> dict:
     """name -> matplotlib Figure, for every figure in NAMES (caller closes them)."""
-    return {"scores": scores_figure(results, intervals), "params": params_figure(results),
+    return {"scores": scores_figure(results, intervals), "params": params_figure(results, intervals),
             "seeds": seeds_figure(results), "curves": curves_figure(results)}
 
 

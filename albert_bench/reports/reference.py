@@ -4,9 +4,11 @@ Data only: percent, one decimal, exactly as published. SQuAD cells are (F1, EM).
 """
 from __future__ import annotations
 
-SOURCE = ("ALBERT model cards on the Hugging Face Hub (albert-base-v2 ... albert-xxlarge-v1), 'Results' "
-          "table; dev sets except RACE (test), from Lan et al., ALBERT (ICLR 2020) and the google-research/albert "
-          "README (ALBERT_FACTS.md section 5)")
+SOURCE = ("the 'Results' table (V2 and V1 rows) of the ALBERT model cards on the Hugging Face Hub, e.g. "
+          "https://huggingface.co/albert/albert-base-v2, for the models of Lan et al., ALBERT: A Lite BERT for "
+          "Self-supervised Learning of Language Representations, ICLR 2020 (arXiv:1909.11942, "
+          "https://arxiv.org/abs/1909.11942; its Table 2 has the same V1 base, large and xlarge numbers); "
+          "dev sets, except RACE: test")
 
 # row label -> column -> number, or (F1, EM) for the SQuAD columns; "Average" as published.
 MODEL_CARD: dict[str, dict[str, float | tuple[float, float]]] = {

@@ -1,5 +1,7 @@
 """A table (a DataFrame of display strings with attrs title / notes) as text:
-md for READMEs, csv, latex (booktabs) for papers, html (escaped, no script), json for programs.
+md for READMEs, latex (booktabs) for papers, html (escaped, no script): the display strings;
+json and csv for programs: the numbers in attrs["data"] (value, ci_low, ci_high, sd, n, reference,
+delta; missing = null / empty), one row per model and column.
 
     from albert_bench.reports.tables import glue_table, render
     print(render(glue_table(results), "latex"))
@@ -35,7 +37,23 @@ def to_markdown(table: pd.DataFrame) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _data(table: pd.DataFrame) -> tuple[list[str], list[dict]] | None:
+    """The table's numbers (attrs["data"]: one dict per model / run and column), keys in first-seen order."""
+    data = table.attrs.get("data")
+    if data is None:
+        return None
+    return list(dict.fromkeys(k for row in data for k in row)), data
+
+
 def to_csv(table: pd.DataFrame) -> str:
+    """The numbers, one line per model and column (missing = empty); a table without numbers: its cells."""
+    if (numbers := _data(table)) is not None:
+        keys, data = numbers
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=keys, lineterminator="\n", restval="")
+        writer.writeheader()
+        writer.writerows({k: "" if v is None else v for k, v in row.items()} for row in data)
+        return buffer.getvalue()
     header, body = _rows(table)
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
@@ -96,7 +114,14 @@ def to_html(table: pd.DataFrame, full_page: bool = False) -> str:
 
 
 def to_json(table: pd.DataFrame) -> str:
-    """{"title", "index", "columns", "rows": [{index_name: label, column: cell, ...}], "notes"}."""
+    """{"title", "columns", "rows": [{"model", "column", ..., "value", "ci_low", "ci_high", "sd", "n",
+    "reference", "delta"}], "notes"}: numbers (missing = null), one row per model and column. A table
+    without numbers: {"title", "index", "columns", "rows": [{index_name: label, column: cell}], "notes"}."""
+    if (numbers := _data(table)) is not None:
+        keys, data = numbers
+        return json.dumps({"title": table.attrs.get("title"), "columns": keys,
+                           "rows": [{k: row.get(k) for k in keys} for row in data],
+                           "notes": table.attrs.get("notes", [])}, indent=2, ensure_ascii=False) + "\n"
     header, body = _rows(table)
     rows = [dict(zip(header, row)) for row in body]
     return json.dumps({"title": table.attrs.get("title"), "index": header[0], "columns": header[1:],

@@ -17,13 +17,14 @@ from decimal import ROUND_HALF_UP, Decimal
 
 import pandas as pd
 
-from albert_bench.reports.frame import SIZES, VERSIONS, Results, label_for
+from albert_bench.reports.frame import NOT_SCORES, SIZES, VERSIONS, Results, label_for, score_of
 from albert_bench.reports.reference import MODEL_CARD, SOURCE
 from albert_bench.reports.render import render  # noqa: F401  (part of this module's API)
 
 MISSING = "–"
 MARK = "†"
 AGGREGATES = ("median", "mean", "max")
+SPLIT_ORDER = ("dev", "dev_matched", "test")     # the split that stands for a task, first found
 # Model card columns: (name, task, metrics shown as "a/b", split preference).
 CARD_COLUMNS = (("SQuAD1.1", "squad_v1", ("f1", "exact_match"), ("dev",)),
                 ("SQuAD2.0", "squad_v2", ("f1", "exact"), ("dev",)),
@@ -107,7 +108,8 @@ def _pick(stats: pd.DataFrame, model: str, task: str, metric: str, splits: tuple
     for split in splits:
         key = (model, task, split, metric)
         if key in stats.index:
-            row = stats.loc[key]
+            row = stats.loc[key].copy()
+            row.name = key                      # (model, task, split, metric): which split was picked
             return None if pd.isna(row["value"]) else row
     return None
 
@@ -141,6 +143,64 @@ def _notes(results: Results, agg: str, checkpoint: str, show_spread: bool, ci: s
     return notes
 
 
+# ---------------------------------------------------------------- numbers for programs
+
+DATA_KEYS = ("model", "column", "task", "split", "metric", "value", "ci_low", "ci_high", "sd", "n", "reference",
+             "delta")
+
+
+def _num(x) -> float | None:
+    """A float for json / csv (None where missing), rounded off float noise, not to the display's digit."""
+    if x is None or (isinstance(x, float) and math.isnan(x)) or pd.isna(x):
+        return None
+    return round(float(x), 4)
+
+
+def _datum(model: str, column: str, row: pd.Series | None, metric: str, task: str | None = None,
+           value: float | None = None, reference: float | None = None, **extra) -> dict:
+    """One (model, column, metric) number with its interval, seed spread and published number."""
+    if row is not None:
+        _, task, split, _ = row.name
+        value, lo, hi = row["value"], row["lo"], row["hi"]
+        n = int(row["n"])
+        sd = row["std"] if n >= 2 else None
+    else:
+        split, lo, hi, sd, n = None, None, None, None, None
+    delta = None if value is None or reference is None or pd.isna(value) else float(value) - reference
+    return {"model": model, "column": column, "task": task, "split": split, "metric": metric, "value": _num(value),
+            "ci_low": _num(lo), "ci_high": _num(hi), "sd": _num(sd), "n": n, "reference": _num(reference),
+            "delta": _num(delta), **extra}
+
+
+# ---------------------------------------------------------------- published numbers
+
+def published_rows(results: Results, models) -> dict[str, str | None]:
+    """model row -> the published row it is compared with: its own name when that is a published row,
+    else the preset its architecture equals (so a renamed or differently named copy of albert-base-v2
+    still finds "V2 base"); None where neither holds (or v1/v2 cannot be told apart)."""
+    runs = results.runs
+    out = {}
+    for model in models:
+        if model in MODEL_CARD:
+            out[model] = model
+            continue
+        mine = runs[runs["model"] == model] if not runs.empty else runs
+        pairs = {(v, s) for v, s in zip(mine["version"], mine["size"]) if isinstance(s, str)}
+        labels = {label_for(v, s) if isinstance(v, str) else None for v, s in pairs}
+        out[model] = labels.pop() if len(labels) == 1 else None
+    return out
+
+
+def _no_reference_note(results: Results, unmatched: list[str]) -> str:
+    runs = results.runs
+    why = []
+    for model in unmatched:
+        sizes = set(runs.loc[runs["model"] == model, "size"].dropna()) if not runs.empty else set()
+        why.append(f"{model} ({'an ALBERT ' + sizes.pop() + ' whose v1/v2 the records do not tell' if sizes else 'its architecture is no ALBERT preset'})")
+    return (f"No published row for {', '.join(why)}. Published rows: {', '.join(MODEL_CARD)}; compare a row with "
+            f"one by renaming it, e.g. --rename {unmatched[0]}=\"V2 base\".")
+
+
 # ---------------------------------------------------------------- the tables
 
 def model_card_table(results: Results, agg: str = "median", checkpoint: str = "best", show_spread: bool = False,
@@ -148,21 +208,32 @@ def model_card_table(results: Results, agg: str = "median", checkpoint: str = "b
                      ci: str | None = None) -> pd.DataFrame:
     """The model card's table: Average, SQuAD1.1 F1/EM, SQuAD2.0 F1/EM, MNLI, SST-2, RACE.
     reference=True adds the published number and our difference beside each column, marked
-    with † where it is more than `tolerance` points away."""
+    with † where it is more than `tolerance` points away; a model without a published row
+    (see published_rows) is a note, and no model with one a ValueError listing the rows."""
     stats = aggregate(results, agg, checkpoint, intervals)
     models = model_order(stats.index.get_level_values("model"))
-    table = {}
+    matched = published_rows(results, models) if reference else {}
+    if reference and models and not any(matched.values()):
+        raise ValueError("--reference: " + _no_reference_note(results, models))
+    table, data = {}, []
     for model in models:
         picked = {name: [_pick(stats, model, task, m, splits) for m in metrics]
                   for name, task, metrics, splits in CARD_COLUMNS}
         shown = {name: [None if r is None else round1(r["value"]) for r in rows] for name, rows in picked.items()}
         parts = [sum(vals) / len(vals) for vals in shown.values() if None not in vals]
         average = sum(parts) / len(parts) if len(parts) == len(CARD_COLUMNS) else None
+        published = MODEL_CARD.get(matched.get(model), {})
         row = {"Average": fmt(average)}
-        for name, rows in picked.items():
+        data.append(_datum(model, "Average", None, "average", value=average, reference=published.get("Average")))
+        for (name, task, metrics, splits), rows in zip(CARD_COLUMNS, picked.values()):
             row[name] = _cell(rows, show_spread, ci)
+            paper = published.get(name)
+            paper = list(paper) if isinstance(paper, tuple) else [paper] * len(metrics)
+            for metric, r, p in zip(metrics, rows, paper):
+                data.append(_datum(model, name, r, metric, task=task, reference=p,
+                                   **({"reference_split": "test"} if task == "race" else {})))
         if reference:
-            row = _with_reference(row, model, average, shown, tolerance)
+            row = _with_reference(row, published, average, shown, tolerance, _race_split(picked["RACE"]))
         table[model] = row
     columns = ["Average"] + [c[0] for c in CARD_COLUMNS]
     if reference:
@@ -172,25 +243,39 @@ def model_card_table(results: Results, agg: str = "median", checkpoint: str = "b
     out.attrs["title"] = "Model card table (dev; SQuAD cells F1/EM)"
     notes = [CARD_RULE, CARD_SPLITS] + _notes(results, agg, checkpoint, show_spread, ci)
     if reference:
+        compared = [f"{m} with {p}" for m, p in matched.items() if p and p != m]
         notes.insert(1, f"(paper) = published number; Δ = ours − published; {MARK} = more than {tolerance:g} "
-                        f"point(s) away. Source: {SOURCE}.")
+                        f"point(s) away. The published RACE is test accuracy: a RACE cell of ours marked (dev) "
+                        f"is dev accuracy, so its Δ is dev − test. Sources: {SOURCE}."
+                     + (f" Compared by architecture: {', '.join(compared)}." if compared else ""))
+        unmatched = [m for m, p in matched.items() if not p]
+        if unmatched:
+            notes.insert(2, _no_reference_note(results, unmatched))
     out.attrs["notes"] = notes
+    out.attrs["data"] = data
     return out
 
 
-def _with_reference(row: dict, model: str, average: float | None, shown: dict, tolerance: float) -> dict:
-    published = MODEL_CARD.get(model, {})
+def _race_split(rows: list[pd.Series | None]) -> str | None:
+    return rows[0].name[2] if rows and rows[0] is not None else None
+
+
+def _with_reference(row: dict, published: dict, average: float | None, shown: dict, tolerance: float,
+                    race_split: str | None) -> dict:
     ours = {"Average": [round1(average)], **shown}
     out = {}
     for name, cell in row.items():
         paper = published.get(name)
         paper = list(paper) if isinstance(paper, tuple) else ([paper] if paper is not None else None)
-        out[name] = cell
-        out[f"{name} (paper)"] = "/".join(f"{p:.1f}" for p in paper) if paper else MISSING
+        race_dev = name == "RACE" and race_split is not None and race_split != "test"
+        out[name] = cell + (f" ({race_split})" if race_dev else "")
+        out[f"{name} (paper)"] = ("/".join(f"{p:.1f}" for p in paper) + (" (test)" if name == "RACE" else "")
+                                  if paper else MISSING)
         if paper and None not in ours[name]:
             deltas = [round1(o - p) for o, p in zip(ours[name], paper)]
             far = any(abs(d) > tolerance + 1e-9 for d in deltas)
-            out[f"Δ {name}"] = "/".join(fmt(d, signed=True) for d in deltas) + (f" {MARK}" if far else "")
+            out[f"Δ {name}"] = ("/".join(fmt(d, signed=True) for d in deltas) + (f" {MARK}" if far else "")
+                                + (f" ({race_split} − test)" if race_dev else ""))
         else:
             out[f"Δ {name}"] = MISSING
     return out
@@ -222,87 +307,94 @@ def glue_table(results: Results, agg: str = "median", checkpoint: str = "best", 
     RTE, WNLI, the GLUE score and the score without WNLI."""
     stats = aggregate(results, agg, checkpoint, intervals)
     models = model_order(stats.index.get_level_values("model"))
-    table = {}
+    table, data = {}, []
     for model in models:
-        row = {name: _cell([_pick(stats, model, task, m, splits) for m in metrics], show_spread, ci)
-               for name, task, metrics, splits in GLUE_COLUMNS}
+        row = {}
+        for name, task, metrics, splits in GLUE_COLUMNS:
+            picked = [_pick(stats, model, task, m, splits) for m in metrics]
+            row[name] = _cell(picked, show_spread, ci)
+            data += [_datum(model, name, r, m, task=task) for m, r in zip(metrics, picked)]
         scores = glue_scores(stats, model)
-        row["GLUE"], row["GLUE (no WNLI)"] = fmt(glue_average(scores)), fmt(glue_average(scores, False))
+        for name, with_wnli in (("GLUE", True), ("GLUE (no WNLI)", False)):
+            row[name] = fmt(glue_average(scores, with_wnli))
+            data.append(_datum(model, name, None, "glue" if with_wnli else "glue_no_wnli",
+                               value=glue_average(scores, with_wnli)))
         table[model] = row
     columns = [c[0] for c in GLUE_COLUMNS] + ["GLUE", "GLUE (no WNLI)"]
     out = pd.DataFrame.from_dict(table, orient="index", columns=columns)
     out.index.name = "model"
     out.attrs["title"] = "GLUE dev (CoLA MCC; MRPC, QQP F1/acc; STS-B Pearson/Spearman; others accuracy)"
     out.attrs["notes"] = [GLUE_RULE] + _notes(results, agg, checkpoint, show_spread, ci)
+    out.attrs["data"] = data
     return out
 
 
-def leaderboard_table(results: Results, by: str = "glue", agg: str = "median", checkpoint: str = "best") -> pd.DataFrame:
-    """Models ranked by `by`: 'glue', 'glue-no-wnli', 'average' (the card's), or 'TASK[:METRIC]'
-    (e.g. 'rte' or 'mrpc:f1'; the first split of the task, dev_matched for MNLI)."""
-    stats = aggregate(results, agg, checkpoint)
-    models = model_order(stats.index.get_level_values("model"))
-    if by in ("glue", "glue-no-wnli"):
-        name = "GLUE" if by == "glue" else "GLUE (no WNLI)"
-        score = {m: glue_average(glue_scores(stats, m), by == "glue") for m in models}
-    elif by == "average":
-        name = "Average"
-        card = model_card_table(results, agg, checkpoint)
-        score = {m: None if card.loc[m, "Average"] == MISSING else float(card.loc[m, "Average"]) for m in models}
-    else:
-        task, _, metric = by.partition(":")
-        known = stats.reset_index()
-        rows = known[known["task"] == task]
-        if rows.empty:
-            raise ValueError(f"--by {by!r}: no task {task!r} in the results; use glue, glue-no-wnli, average or one of "
-                             f"{sorted(set(known['task']))} (optionally TASK:METRIC)")
-        metric = metric or rows["metric"].iloc[0]
-        if metric not in set(rows["metric"]):
-            raise ValueError(f"--by {by!r}: {task} has no metric {metric!r}; it has {sorted(set(rows['metric']))}")
-        splits = tuple(sorted(set(rows["split"]), key=lambda s: (s != "dev_matched", s != "dev", s)))
-        name = f"{task} {metric}"
-        score = {m: (lambda r: None if r is None else float(r["value"]))(_pick(stats, m, task, metric, splits))
-                 for m in models}
-    ranked = sorted(models, key=lambda m: (score[m] is None, -(score[m] or 0.0), m))
-    params = results.runs.groupby("model")["num_parameters"].median() if not results.runs.empty else {}
-    covered = results.frame.groupby("model")["task"].nunique() if not results.frame.empty else {}
-    table = {}
-    for rank, model in enumerate(ranked, 1):
-        n = params.get(model) if len(params) else None
-        table[model] = {"Rank": str(rank) if score[model] is not None else MISSING, name: fmt(score[model]),
-                        "Tasks": str(int(covered.get(model, 0))) if len(covered) else "0",
-                        "Parameters": MISSING if n is None or pd.isna(n) else f"{n / 1e6:.1f}M"}
-    out = pd.DataFrame.from_dict(table, orient="index", columns=["Rank", name, "Tasks", "Parameters"])
-    out.index.name = "model"
-    out.attrs["title"] = f"Leaderboard by {name}"
-    out.attrs["notes"] = [f"Ranked by {name} ({agg} over runs, {checkpoint} checkpoint); Tasks = tasks with any "
-                          "metric; Parameters = the fine-tuned model's, head included (median over its runs).",
-                          results.footer()]
+def main_metrics(results: Results) -> dict[str, tuple[str, str]]:
+    """task -> (split, metric) that stands for the task: the records' main metric on the first dev split."""
+    out = {}
+    frame = results.frame[results.frame["score"].notna() & ~results.frame["metric"].isin(NOT_SCORES)]
+    for task, rows in frame.groupby("task", sort=True):
+        mains = [results.records[r].get("main_metric") for r in rows["run_id"].unique()]
+        main = next((m for m in mains if m in set(rows["metric"])), rows["metric"].iloc[0])
+        splits = sorted(set(rows.loc[rows["metric"] == main, "split"]),
+                        key=lambda s: (SPLIT_ORDER.index(s) if s in SPLIT_ORDER else len(SPLIT_ORDER), s))
+        out[task] = (splits[0], main)
     return out
 
 
-def runs_table(results: Results) -> pd.DataFrame:
-    """One line per run: the audit trail (task, model, seed, steps, best step, wall time, metrics)."""
-    table = {}
+def runs_table(results: Results, checkpoint: str = "best", intervals: pd.DataFrame | None = None,
+               ci: str | None = None) -> pd.DataFrame:
+    """One line per run: the audit trail (task, model, seed, steps, best step, wall time, the checkpoint's
+    metrics as recorded); with `intervals` and `ci`, the bootstrap interval of the run's main metric."""
+    if checkpoint not in ("best", "last"):
+        raise ValueError(f"--checkpoint {checkpoint!r}: choose best or last")
+    mains = main_metrics(results)
+    spans = intervals.set_index(["run_id", "checkpoint", "split", "metric"]) \
+        if intervals is not None and not intervals.empty else None
+    interval_column = f"main metric, 95% interval ({checkpoint})"
+    metrics_column = f"{checkpoint}-checkpoint metrics (raw)"
+    table, data = {}, []
     for run in results.runs.sort_values(["task", "model", "created_at"], na_position="last").itertuples():
         record = results.records[run.run_id]
         metrics = []
-        for split, values in ((record.get("metrics") or {}).get("best") or {}).items():
-            shown = ", ".join(f"{m} {v:.4g}" for m, v in (values or {}).items() if isinstance(v, (int, float)))
-            metrics.append(f"{split}: {shown}")
+        for split, values in ((record.get("metrics") or {}).get(checkpoint) or {}).items():
+            values = {m: v for m, v in (values or {}).items() if isinstance(v, (int, float))}
+            metrics.append(f"{split}: " + ", ".join(f"{m} {v:.4g}" for m, v in values.items()))
+            for m, v in values.items():
+                key = (run.run_id, checkpoint, split, m)
+                span = spans.loc[key] if spans is not None and key in spans.index else None
+                data.append({"run_id": run.run_id, "kind": run.kind, "task": run.task, "model": run.model,
+                             "seed": _num(run.seed), "checkpoint": checkpoint, "split": split, "metric": m,
+                             "raw": _num(v), "value": _num(score_of(run.task, m, v)),
+                             "ci_low": None if span is None else _num(span["low"]),
+                             "ci_high": None if span is None else _num(span["high"]),
+                             "n": None if span is None else int(span["n"])})
         wall = run.wall_time_s
-        table[run.run_id] = {"kind": run.kind, "task": run.task, "model": run.model,
-                             "seed": MISSING if pd.isna(run.seed) else str(int(run.seed)),
-                             "steps": MISSING if pd.isna(run.steps) else str(int(run.steps)),
-                             "best step": MISSING if pd.isna(run.best_step) else str(int(run.best_step)),
-                             "wall time": MISSING if pd.isna(wall) else f"{wall / 60:.1f} min",
-                             "best-checkpoint metrics (raw)": "; ".join(metrics) or MISSING}
-    columns = ["kind", "task", "model", "seed", "steps", "best step", "wall time", "best-checkpoint metrics (raw)"]
-    out = pd.DataFrame.from_dict(table, orient="index", columns=columns)
+        row = {"kind": run.kind, "task": run.task, "model": run.model,
+               "seed": MISSING if pd.isna(run.seed) else str(int(run.seed)),
+               "steps": MISSING if pd.isna(run.steps) else str(int(run.steps)),
+               "best step": MISSING if pd.isna(run.best_step) else str(int(run.best_step)),
+               "wall time": MISSING if pd.isna(wall) else f"{wall / 60:.1f} min",
+               metrics_column: "; ".join(metrics) or MISSING}
+        if ci:
+            split, metric = mains.get(run.task, (None, None))
+            key = (run.run_id, checkpoint, split, metric)
+            if spans is not None and key in spans.index:
+                span = spans.loc[key]
+                shown = f"[{fmt(span['low'])}, {fmt(span['high'])}]" if ci == "bracket" else \
+                    f"±{fmt((span['high'] - span['low']) / 2)}"
+                row[interval_column] = f"{split} {metric} {fmt(span['point'])} {shown}"
+            else:
+                row[interval_column] = MISSING
+        table[run.run_id] = row
+    columns = ["kind", "task", "model", "seed", "steps", "best step", "wall time", metrics_column]
+    out = pd.DataFrame.from_dict(table, orient="index", columns=columns + ([interval_column] if ci else []))
     out.index.name = "run_id"
     out.attrs["title"] = "Runs"
-    out.attrs["notes"] = ["Metrics as the record holds them (fractions; SQuAD in percent).", results.footer()]
+    notes = [f"Metrics of the {checkpoint} checkpoint as the record holds them (fractions; SQuAD in percent)."]
+    if ci:
+        notes.append("Interval: the run's main metric recomputed from its per-example predictions, in percent, "
+                     "with a bootstrap 95% interval over the examples (– where the predictions are missing).")
+    out.attrs["notes"] = notes + [results.footer()]
+    out.attrs["data"] = data
     return out
-
-
-TABLES = {"model-card": model_card_table, "glue": glue_table, "leaderboard": leaderboard_table, "runs": runs_table}
