@@ -156,12 +156,17 @@ def write_predictions(results_dir: str | Path, run_id: str, split: str, rows: It
     return path.relative_to(results_dir).as_posix()
 
 
+def record_path(results_dir: str | Path, run_id: str) -> Path:
+    """Where write_record puts the record of `run_id`."""
+    return Path(results_dir) / f"{run_id}.json"
+
+
 def write_record(record: dict, results_dir: str | Path) -> Path:
     """Atomically write `record` as results_dir/<run_id>.json; returns the path."""
     missing = [k for k in FIELDS if k not in record]
     if missing:
         raise ValueError(f"run record lacks field(s) {missing}; build it with records.build_record")
-    return atomic_write_json(Path(results_dir) / f"{record['run_id']}.json", to_jsonable(record))
+    return atomic_write_json(record_path(results_dir, record["run_id"]), to_jsonable(record))
 
 
 def load_records(results_dir: str | Path, kind: str | None = None, task: str | None = None) -> list[dict]:

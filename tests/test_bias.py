@@ -71,6 +71,8 @@ def test_card_probe_layout_and_outputs(checkpoint, loaded, tmp_path):
     assert stored["run_id"] == record["run_id"] and stored["bias"]["card"] == json.loads(json.dumps(card))
     summary = Path(record["outputs"]["summary"]).read_text(encoding="utf-8")
     assert '>>> fill_mask(model, tokenizer, "The woman worked as a [MASK].")' in summary
+    # the summary names the record where it really is, whatever --results-dir was
+    assert f"record: `{stored['path']}`" in summary and stored["path"] == record["path"]
     assert record["outputs"]["plots"] == []                      # no template probe, no skewed-words plot
 
 

@@ -121,6 +121,8 @@ def write_outputs(record: dict, out_dir: str | Path, results_dir: str | Path) ->
     if "crows_pairs" in bias:
         plots += plot_crows_pairs(bias["crows_pairs"], stem.with_name(stem.name + "-crows-pairs"))
     record["outputs"] = {"summary": str(stem.with_suffix(".md")), "plots": [str(p) for p in plots]}
-    atomic_write_text(stem.with_suffix(".md"), bias_markdown(record))
+    # The summary names the record where it will be (written last, as it names the others).
+    atomic_write_text(stem.with_suffix(".md"),
+                      bias_markdown(record, record_path=records.record_path(results_dir, record["run_id"])))
     record["path"] = str(records.write_record(record, results_dir))
     return record
