@@ -99,9 +99,9 @@ def sum_across(value: float, device: torch.device) -> float:
 
 
 def agree(code: int, device: torch.device | None = None) -> int:
-    """Every rank's status code at a step boundary -> the largest (OK < STOP < FAILED), the same on
-    every rank: one small all-reduce, so a stop request (a signal) seen by one rank stops all at
-    the same step. Every rank must call it at the same point."""
+    """Every rank's code at a step boundary -> the largest, the same on every rank: one small
+    all-reduce (a status OK < STOP < FAILED, or signals.StopFlag's signal number), so a stop request
+    seen by one rank stops all at the same step. Every rank must call it at the same point."""
     if world_size() == 1:
         return code
     _check_usable()

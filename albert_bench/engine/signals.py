@@ -19,7 +19,6 @@ import signal
 import threading
 from contextlib import contextmanager
 
-import torch
 
 EXIT_STOPPED = 75   # EX_TEMPFAIL from sysexits.h: stopped by a signal, resumable
 STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGUSR1", "SIGTERM", "SIGINT") if hasattr(signal, name))
@@ -76,13 +75,9 @@ class StopFlag:
         """The signal name when this rank, or under DDP any rank, was signalled; else None. Every rank
         must call it at the same step: one all-reduce of one int (max) when world size > 1."""
         from albert_bench.engine import distributed as dist
-        signum = self.signum
-        if dist.world_size() > 1:
-            t = torch.tensor([signum], dtype=torch.int64, device=device)
-            torch.distributed.all_reduce(t, op=torch.distributed.ReduceOp.MAX)
-            signum = int(t.item())
-            if signum and not self.signum:
-                self.signum = signum      # another rank's signal: this rank stops for the same reason
+        signum = dist.agree(self.signum, device)
+        if signum and not self.signum:
+            self.signum = signum      # another rank's signal: this rank stops for the same reason
         return signal.Signals(signum).name if signum else None
 
 
