@@ -18,6 +18,8 @@ Data under --data-root, as the official downloads unpack (names as in `albert-be
     DATA_ROOT/SQuAD/train-v1.1.json, dev-v1.1.json, train-v2.0.json, dev-v2.0.json
         (or the json files straight in DATA_ROOT; a folder named `squad` works too)
     DATA_ROOT/RACE/{train,dev,test}/{middle,high}/*.txt
+A Hub copy (`huggingface-cli download nyu-mll/glue --local-dir DATA_ROOT/glue`, and squad, squad_v2,
+race the same way) is found where the official folder is absent (suite/plan.py task_data_dir).
 Without --data-root every task reads its Hugging Face dataset (online).
 
 Each job writes checkpoints to OUTPUT_ROOT/<model>/<task>/seed<k> and its record to RESULTS_DIR.
