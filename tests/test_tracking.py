@@ -136,3 +136,43 @@ def test_report_to_names():
     assert tracking.parse(None) == tracking.parse("none") == tracking.parse("") == []
     with pytest.raises(ValueError, match="choose from tensorboard, mlflow or none"):
         tracking.parse("tensorboard,wandb")
+
+
+def test_pretrain_logs_its_step_log_to_tensorboard(tmp_path):
+    need("tensorboard")
+    from albert_bench.cli import main
+    from test_pretrain import write_corpus
+    corpus, out = write_corpus(tmp_path / "c.txt", n_docs=10), tmp_path / "pre"
+    assert main(["pretrain", "--corpus", str(corpus), "--config", "albert-tiny", "--vocab-size", "120",
+                 "--output-dir", str(out), "--steps", "4", "--seq-len", "32", "--batch-size", "4", "--lr", "1e-3",
+                 "--device", "cpu", "--report-to", "tensorboard", "--tracking-dir", str(tmp_path / "tb")]) == 0
+    summary = json.loads((out / "pretrain_summary.json").read_text())
+    log = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()]
+    scalars = _event_scalars(tmp_path / "tb" / summary["run_id"])
+    for key in ("loss", "mlm_loss", "sop_loss", "lr", "grad_norm"):
+        assert scalars[f"train/{key}"] == [(e["step"], pytest.approx(e[key], rel=1e-6)) for e in log]
+    assert scalars["final/loss"] == [(4, pytest.approx(summary["loss"], rel=1e-6))]
+
+
+@pytest.mark.parametrize("command", ["finetune", "suite", "pretrain"])
+def test_cli_missing_backend_is_a_usage_error(command, monkeypatch, capsys):
+    from albert_bench.cli import main
+    monkeypatch.setitem(sys.modules, "mlflow", None)
+    needed = {"finetune": ["--model", "m", "--task", "rte"], "suite": ["--models", "m", "--tasks", "rte", "--seeds", "1"],
+              "pretrain": ["--corpus", "c.txt", "--config", "albert-tiny", "--vocab-size", "9", "--output-dir", "o"]}
+    with pytest.raises(SystemExit) as stop:
+        main([command, *needed[command], "--report-to", "tensorboard,mlflow"])
+    assert stop.value.code == 2
+    err = capsys.readouterr().err
+    assert "--report-to mlflow: the mlflow package is not installed" in err and "pip install 'albert-bench[mlflow]'" in err
+
+
+def test_suite_passes_report_to_on(tiny_checkpoint, tmp_path, capsys):
+    """The dry run's finetune lines carry the flags every job gets."""
+    from albert_bench.cli import main
+    root, dirs, model_dir = tiny_checkpoint
+    assert main(["suite", "--models", str(model_dir), "--tasks", "rte", "--seeds", "1", "--data-root", str(root / "data"),
+                 "--output-root", str(tmp_path / "runs"), "--dry-run", "--report-to", "none,tensorboard",
+                 "--tracking-dir", str(tmp_path / "tb")]) == 0
+    line, = [x for x in capsys.readouterr().out.splitlines() if x.startswith("albert-bench finetune")]
+    assert line.endswith(f"--report-to tensorboard --tracking-dir {tmp_path / 'tb'}")
