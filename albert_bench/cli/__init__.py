@@ -66,6 +66,17 @@ def build_parser() -> argparse.ArgumentParser:
                        help="when stderr is no terminal (SLURM logs, nohup): a progress line at least every "
                             "SECONDS, besides one every 5%% of training (default: every 5%% only)")
 
+    def report_to_arg(p):
+        from albert_bench.engine.tracking import parse
+        g = p.add_argument_group("experiment tracking", "each backend is an extra: "
+                                 "pip install 'albert-bench[tensorboard]' / '[mlflow]' / '[tracking]' (both)")
+        g.add_argument("--report-to", type=_checked(parse), default=[], metavar="NAMES",
+                       help="comma list of tensorboard, mlflow (or none): step loss / lr / grad_norm, every "
+                            "evaluation, the config and the final metrics, under the run's id; MLflow logs to "
+                            "MLFLOW_TRACKING_URI (else MLflow's default), experiment albert-bench")
+        g.add_argument("--tracking-dir", default=None, metavar="DIR",
+                       help="TensorBoard event files: DIR/RUN_ID (default: OUTPUT_DIR/tensorboard/RUN_ID)")
+
     def model_args(p, need_data=False):
         p.add_argument("--model", required=True, help="checkpoint directory or Hugging Face id")
         p.add_argument("--task", required=True, help="task name (see `albert-bench tasks`)")
@@ -114,6 +125,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-eval-examples", type=int, default=None)
     claim_args(p)
     log_every_arg(p)
+    report_to_arg(p)
 
     p = add("evaluate", cmd_evaluate, "score a fine-tuned checkpoint on dev without training",
             "albert-bench evaluate --model runs/mnli/best --task mnli --data-dir glue/MNLI")
@@ -171,6 +183,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--gradient-checkpointing", action="store_true")
     claim_args(p)
     log_every_arg(p)
+    report_to_arg(p)
 
     p = add("pretrain", cmd_pretrain, "pretrain an ALBERT from scratch: n-gram masked LM + sentence order, LAMB",
             "albert-bench pretrain --corpus corpus.txt --config albert-base-v2 --vocab-size 30000 "
@@ -200,6 +213,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--set", action="append", metavar="KEY=VALUE",
                    help="override a config field, e.g. --set hidden_size=256 --set num_hidden_layers=4")
     log_every_arg(p)
+    report_to_arg(p)
 
     p = add("bias", cmd_bias, "bias probes on a masked-LM checkpoint: the card's fill-mask probe, "
             "template scores (Kurita et al. 2019), CrowS-Pairs (Nangia et al. 2020)",
@@ -242,6 +256,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_report_commands(add)
     return parser
+
+
+def _checked(parse):
+    """An argparse type from a parser raising ValueError: the message becomes the usage error (exit 2)."""
+    def convert(text):
+        try:
+            return parse(text)
+        except ValueError as err:
+            raise argparse.ArgumentTypeError(str(err)) from None
+    convert.__name__ = "names"
+    return convert
 
 
 COMMANDS = ("demo", "tasks", "finetune", "evaluate", "predict", "score", "fill-mask", "suite", "pretrain", "bench", "local-slurm", "bias", "card", "table", "compare",

@@ -82,7 +82,8 @@ def _finetune(runs, task, args, output_dir) -> dict:
         micro_batch_size=args.micro_batch_size, precision=args.precision,
         gradient_checkpointing=args.gradient_checkpointing, qa_head=args.qa_head, resume=args.resume,
         overwrite=args.overwrite, max_train_examples=args.max_train_examples,
-        max_eval_examples=args.max_eval_examples, log_every=args.log_every)
+        max_eval_examples=args.max_eval_examples, log_every=args.log_every, report_to=args.report_to,
+        tracking_dir=args.tracking_dir)
 
 
 def finetune_summary(record: dict) -> str:
@@ -173,7 +174,8 @@ def cmd_suite(args) -> int:
     summary = suite.run_suite(jobs, get_task=get_task, shard=suite.parse_shard(args.shard), dry_run=args.dry_run,
                               micro_batch_size=args.micro_batch_size, precision=args.precision,
                               gradient_checkpointing=args.gradient_checkpointing, log_every=args.log_every,
-                              claim_timeout=args.claim_timeout, heartbeat=args.heartbeat)
+                              claim_timeout=args.claim_timeout, heartbeat=args.heartbeat,
+                              report_to=args.report_to, tracking_dir=args.tracking_dir)
     if summary.stopped:
         raise summary.stopped     # main prints the one line and exits 75
     if not args.dry_run and suite.is_main_process():
@@ -189,7 +191,8 @@ def cmd_pretrain(args) -> int:
         optimizer=args.optimizer, warmup=args.warmup, seed=args.seed, resume=args.resume, device=args.device,
         precision=args.precision, micro_batch_size=args.micro_batch_size,
         gradient_checkpointing=args.gradient_checkpointing, heldout_fraction=args.heldout_fraction,
-        cache_dir=args.cache_dir, config_overrides=_parse_overrides(args.set), log_every=args.log_every)
+        cache_dir=args.cache_dir, config_overrides=_parse_overrides(args.set), log_every=args.log_every,
+        report_to=args.report_to, tracking_dir=args.tracking_dir)
     print(json.dumps({k: summary[k] for k in ("output_dir", "steps", "loss", "mlm_loss", "sop_loss", "heldout")
                       if k in summary}, indent=2))
     return 0

@@ -170,9 +170,23 @@ def stop_here(stop, device, step: int, total: int, out: Path, save: Callable[[],
 # ---- an output folder's run: refuse to lose it, start over, or find its record -----------
 
 RECORD_MARKER = "record_path.txt"   # written into the output folder once the run's record is written
+RUN_ID_FILE = "run_id.txt"          # the run's id from its first start: a resumed run keeps it (record, trackers)
 # What a run leaves in its output folder (train.py's module doc); --overwrite removes exactly these.
+# (tensorboard/ stays: its event files sit in one folder per run id.)
 RUN_FILES = ("checkpoint", "checkpoint.old", ".checkpoint.tmp", "best", ".best.tmp", "last", ".last.tmp",
-             "log.jsonl", RECORD_MARKER)
+             "log.jsonl", RECORD_MARKER, RUN_ID_FILE)
+
+
+def run_id(out: Path, new_id: str, resume: bool, write: bool = True) -> str:
+    """The id of the run in `out`: on resume the one its first start saved there (so the record and
+    the trackers' run continue under one name), else `new_id`, saved there (when `write`: rank 0)."""
+    path = Path(out) / RUN_ID_FILE
+    if resume and existing_checkpoint(out) is not None and path.is_file():
+        return path.read_text(encoding="utf-8").strip()
+    if write:
+        Path(out).mkdir(parents=True, exist_ok=True)
+        atomic_write_text(path, new_id + "\n")
+    return new_id
 
 
 def checkpoint_state(out: Path) -> dict | None:

@@ -28,12 +28,14 @@ from typing import Any, Sequence
 import torch
 
 from albert_bench import records
-from albert_bench.engine import inputs
+from albert_bench.engine import inputs, tracking
 from albert_bench.modeling.config import AlbertConfig
 from albert_bench.engine.evaluation import collect_outputs, pick_device, resolve_precision
 from albert_bench.modeling.model import (AlbertForMultipleChoice, AlbertForQuestionAnswering,
                                 AlbertForSequenceClassification)
-from albert_bench.engine.resumable import RECORD_MARKER, RESUME_KEYS, check_output_dir, finished_record
+from albert_bench.engine.resumable import (RECORD_MARKER, RESUME_KEYS, check_output_dir, checkpoint_state,
+                                           finished_record, run_id as saved_run_id)
+from albert_bench.engine.signals import TrainingInterrupted
 from albert_bench.engine.train import TrainSettings, set_seed, train
 from albert_bench.io import atomic_write_text
 
@@ -174,16 +176,20 @@ def finetune(task: Any, model: str, tokenizer: Any = None, data_dir: str | None 
              overrides: dict | None = None, micro_batch_size: int | None = None, precision: str = "auto",
              gradient_checkpointing: bool = False, qa_head: str = "hf", resume: bool = False,
              overwrite: bool = False, max_train_examples: int | None = None, max_eval_examples: int | None = None,
-             device: str | None = None, log_every: float | None = None, _stop_at_step: int | None = None) -> dict:
+             device: str | None = None, log_every: float | None = None, report_to: Any = None,
+             tracking_dir: str | None = None, _stop_at_step: int | None = None) -> dict:
     """Fine-tune `model` on `task` with a recipe ("paper", "quick" or a Recipe object), score
     the dev splits during training, keep output_dir/best and output_dir/last, write the run
     record. Returns the record (plus "path": where it was written).
 
     An output_dir holding a resumable checkpoint needs `resume=True` (continue it) or
     `overwrite=True` (delete it, start over). Resuming a run that already finished returns its
-    record as it is (no second record). A signal (SIGTERM...) stops training with a checkpoint and
-    raises TrainingStopped before any record is written. The record's wall_time_s is the sum over
-    its "segments" (one per start of the run).
+    record as it is (no second record). `report_to` ("tensorboard,mlflow", a list, "none"): experiment
+    trackers (engine/tracking.py) that get every step's loss / lr / grad_norm, each evaluation's metrics,
+    the config and the final metrics, under the record's run_id; TensorBoard event files go to
+    tracking_dir/RUN_ID (default OUTPUT_DIR/tensorboard/RUN_ID). A signal (SIGTERM...) stops
+    training with a checkpoint and raises TrainingStopped before any record is written. The
+    record's wall_time_s is the sum over its "segments" (one per start of the run).
 
         finetune(task=get_task("mrpc"), model="albert-base-v2", data_dir="glue/MRPC",
                  output_dir="runs/mrpc", max_steps=200, overrides={"lr": 2e-5})
@@ -194,6 +200,8 @@ def finetune(task: Any, model: str, tokenizer: Any = None, data_dir: str | None 
     overrides = dict(overrides or {})
     rec = resolve_recipe(task, recipe, version, overrides, max_steps)
     output_dir = Path(output_dir or Path("runs") / task.name)
+    # A missing tracking backend fails here, before data or a model loads.
+    tracker = tracking.trackers(report_to, Path(tracking_dir or output_dir / "tensorboard"), rank=_rank())
     # Before any data is read: never start over a run that holds work, unless told to.
     check_output_dir(output_dir, resume, overwrite, clear=_rank() == 0)
     if resume:
@@ -202,6 +210,8 @@ def finetune(task: Any, model: str, tokenizer: Any = None, data_dir: str | None 
             if _rank() == 0:
                 print(f"finetune: {output_dir} already finished; its record: {done} (no new record)", file=sys.stderr)
             return {**json.loads(done.read_text(encoding="utf-8")), "path": str(done)}
+    # Named before training so the trackers' run carries it; a resumed run keeps its first start's.
+    run_id = saved_run_id(output_dir, records.new_run_id(task.name, created_at), resume, write=_rank() == 0)
     set_seed(seed)
 
     # Data first: a wrong --data-dir fails before a large model is loaded.
@@ -231,21 +241,31 @@ def finetune(task: Any, model: str, tokenizer: Any = None, data_dir: str | None 
     settings = TrainSettings.from_recipe(
         rec, micro_batch_size=micro_batch_size, precision=precision, gradient_checkpointing=gradient_checkpointing,
         seed=seed, eval_batch_size=eval_batch_size, checkpoint_every=int(overrides.get("checkpoint_every") or 0))
-    result = train(net, train_features, settings, output_dir, score=score, main_metric=task.main_metric,
-                   higher_is_better=higher, tokenizer=tok if hasattr(tok, "save_pretrained") else None,
-                   resume=resume, device=device, pad_id=pad_id, extra_files={inputs.INPUTS_FILE: saved_inputs},
-                   log_every=log_every, started=started, _stop_at_step=_stop_at_step)
+    options = {"name": recipe if isinstance(recipe, str) else "custom", "version": version,
+               "micro_batch_size": micro_batch_size, "precision": precision,
+               "gradient_checkpointing": gradient_checkpointing, "checkpoint_every": settings.checkpoint_every,
+               "eval_batch_size": eval_batch_size, "max_train_examples": max_train_examples,
+               "max_eval_examples": max_eval_examples, "qa_head": qa_head}
+    tracker.start(run_id, {"run_id": run_id, "task": task.name, "seed": seed, "recipe": {**rec.to_dict(), **options},
+                           "model": _model_summary(model, net), "tokenizer": _tokenizer_name(tokenizer, model),
+                           "inputs": inputs.describe(input_values, input_sources, max_len),
+                           "data_dir": str(data_dir) if data_dir else None, "output_dir": str(output_dir)},
+                  first_step=(checkpoint_state(output_dir) or {}).get("step", 0) + 1 if resume else 1)
+    try:
+        result = train(net, train_features, settings, output_dir, score=score, main_metric=task.main_metric,
+                       higher_is_better=higher, tokenizer=tok if hasattr(tok, "save_pretrained") else None,
+                       resume=resume, device=device, pad_id=pad_id, extra_files={inputs.INPUTS_FILE: saved_inputs},
+                       log_every=log_every, started=started, on_log=tracker.log_entry, _stop_at_step=_stop_at_step)
+    except BaseException as err:   # a stop (resumable) or a failure: the trackers' run ends with that status
+        tracker.finish(status="KILLED" if isinstance(err, (TrainingInterrupted, KeyboardInterrupt)) else "FAILED")
+        raise
 
-    run_id = records.new_run_id(task.name, created_at)
     predictions, predictions_last = _copy_run_files(result, list(evals), results_dir, run_id)
     examples = {task.train_split: records.count_examples(train_examples),
                 **{s: records.count_examples(ex) for s, (ex, _) in evals.items()}}
-    recipe_dict = {**rec.to_dict(), "name": recipe if isinstance(recipe, str) else "custom", "version": version,
-                   "micro_batch_size": result.micro_batch_size, "accumulation_steps": result.accumulation_steps,
-                   "world_size": result.world_size, "precision": result.precision,
-                   "gradient_checkpointing": gradient_checkpointing, "checkpoint_every": settings.checkpoint_every,
-                   "eval_batch_size": eval_batch_size, "max_train_examples": max_train_examples,
-                   "max_eval_examples": max_eval_examples, "qa_head": qa_head, "resumed": resume}
+    recipe_dict = {**rec.to_dict(), **options, "micro_batch_size": result.micro_batch_size,
+                   "accumulation_steps": result.accumulation_steps, "world_size": result.world_size,
+                   "precision": result.precision, "resumed": resume}
     record = records.build_record(
         run_id=run_id, kind="finetune", task=task.name,
         splits={"train": task.train_split, "eval": list(evals)},
@@ -264,6 +284,7 @@ def finetune(task: Any, model: str, tokenizer: Any = None, data_dir: str | None 
         record["path"] = str(records.write_record(record, results_dir))
         # The marker that a later --resume finds the finished run by (after the record: never dangling).
         atomic_write_text(output_dir / RECORD_MARKER, str(Path(record["path"]).resolve()) + "\n")
+    tracker.finish(tracking.final_metrics(record["metrics"], best_step=result.best_step))
     return record
 
 

@@ -170,7 +170,8 @@ def train(model: nn.Module, train_features: Sequence[dict], settings: TrainSetti
           score: ScoreFn | None = None, main_metric: str | None = None, higher_is_better: bool = True,
           tokenizer=None, resume: bool = False, device: str | torch.device | None = None, pad_id: int = 0,
           extra_files: dict[str, dict] | None = None, log_every: float | None = None,
-          started: float | None = None, _stop_at_step: int | None = None) -> TrainResult:
+          started: float | None = None, on_log: Callable[[dict], None] | None = None,
+          _stop_at_step: int | None = None) -> TrainResult:
     """Fine-tune `model` in place for settings.train_steps optimizer steps.
 
     Dev scoring (`score`, on every rank: collect_outputs shards the batches) every eval_every
@@ -184,6 +185,8 @@ def train(model: nn.Module, train_features: Sequence[dict], settings: TrainSetti
     the same step with a checkpoint (signals.graceful_stop). `log_every`: seconds between plain
     progress lines when stderr is no terminal (besides one every 5%). `started`: when this segment
     of the run began (time.time(); default now), so a caller's data loading counts in its wall time.
+    `on_log(entry)`: called with each step's log entry (loss, lr, grad_norm, and "eval" {split:
+    metrics} when scored) on every rank, e.g. an experiment tracker's (engine/tracking.py).
     """
     device = pick_device(device)
     created = dist.init_from_env(device)
@@ -192,13 +195,13 @@ def train(model: nn.Module, train_features: Sequence[dict], settings: TrainSetti
         with dist.StopAllOnFailure(expected=(TrainingInterrupted,)), graceful_stop() as stop:
             return _train(model, train_features, settings, Path(output_dir), score, main_metric, higher_is_better,
                           tokenizer, resume, device, pad_id, extra_files, _stop_at_step, stop, log_every,
-                          started or time.time())
+                          started or time.time(), on_log)
     finally:
         dist.shutdown(created)
 
 
 def _train(model, features, s: TrainSettings, out: Path, score, main_metric, higher_is_better,
-           tokenizer, resume, device, pad_id, extra_files, stop_at, stop, log_every, started) -> TrainResult:
+           tokenizer, resume, device, pad_id, extra_files, stop_at, stop, log_every, started, on_log) -> TrainResult:
     world, rank = dist.world_size(), dist.rank()
     if min(s.batch_size, len(features)) < world:
         raise ValueError(f"batch size {s.batch_size} ({len(features)} training features) is smaller than the "
@@ -287,6 +290,8 @@ def _train(model, features, s: TrainSettings, out: Path, score, main_metric, hig
             entry["eval"], last_predictions = evaluate(step)
             model.train()
         state["log"].append(to_jsonable(entry))
+        if on_log is not None:
+            on_log(state["log"][-1])
         progress.step(step, sequences=len(batch), loss=entry["loss"], lr=lr)
         if "eval" in entry:
             progress.evaluation(step, entry["eval"], main_metric)

@@ -25,6 +25,7 @@ finetune --model` and `fill-mask --model` read it):
     token_cache/    the tokenized corpus (unless cache_dir says elsewhere)
     log.jsonl       one line per step: step, loss, mlm_loss, sop_loss, lr, grad_norm
     pretrain_summary.json
+    run_id.txt      the run's name for --report-to (tensorboard/RUN_ID: TensorBoard's event files)
 """
 from __future__ import annotations
 
@@ -40,7 +41,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from albert_bench import records
 from albert_bench.engine import distributed as dist
+from albert_bench.engine import tracking
 from albert_bench.engine.batching import split_batch
 from albert_bench.modeling.config import PRESETS, AlbertConfig, ConfigError
 from albert_bench.engine.evaluation import autocast, pick_device, resolve_precision, show_progress
@@ -55,6 +58,7 @@ from albert_bench.records import to_jsonable
 from albert_bench.pretraining.token_cache import build_token_cache, check_corpus_files, read_lines
 from albert_bench.modeling.tokenizer import AlbertTokenizer, train_sentencepiece
 from albert_bench.engine.progress import Progress
+from albert_bench.engine.resumable import run_id as saved_run_id
 from albert_bench.engine.train import (RESUME_KEYS, TrainingInterrupted, TrainingStopped, TrainSettings, end_segment,
                                        graceful_stop, linear_schedule, load_checkpoint, make_optimizer, new_segment,
                                        optimizer_step, save_checkpoint, set_seed, stop_here)
@@ -157,7 +161,8 @@ def pretrain(*, corpus: Sequence[str | os.PathLike], config: str | os.PathLike |
              max_predictions: int | None = None, masked_lm_prob: float = 0.15, max_ngram: int = 3,
              whole_word_mask: bool = True, short_seq_prob: float = 0.1, heldout_fraction: float = 0.0, cache_dir: str | os.PathLike | None = None,
              checkpoint_every: int | None = None, config_overrides: dict | None = None,
-             data_workers: int | None = None, log_every: float | None = None, _stop_at_step: int | None = None) -> dict:
+             data_workers: int | None = None, log_every: float | None = None, report_to=None,
+             tracking_dir: str | os.PathLike | None = None, _stop_at_step: int | None = None) -> dict:
     """Pretrain an ALBERT on text files; returns the summary also written to pretrain_summary.json.
 
     warmup: None = 2.5% of steps (the paper's 3,125 of 125k). max_predictions: None = round(0.15 *
@@ -167,8 +172,12 @@ def pretrain(*, corpus: Sequence[str | os.PathLike], config: str | os.PathLike |
     build batches ahead (None: 2 on GPU, 0 on CPU). Under torchrun every process calls this the
     same way; batches are split by rank. SIGUSR1 / SIGTERM / SIGINT stop it at the next step with a
     checkpoint (TrainingStopped; resume=True continues). log_every: seconds between plain progress
-    lines when stderr is no terminal (besides one every 5%).
+    lines when stderr is no terminal (besides one every 5%). report_to ("tensorboard,mlflow"):
+    experiment trackers (engine/tracking.py) get every step's log entry, the settings and the final
+    losses (TensorBoard: tracking_dir/RUN_ID, default OUTPUT_DIR/tensorboard/RUN_ID).
     """
+    # A missing tracking backend fails before anything loads.
+    tracker = tracking.trackers(report_to, Path(tracking_dir or Path(output_dir) / "tensorboard"))
     device = pick_device(device)
     created = dist.init_from_env(device)
     try:
@@ -183,7 +192,10 @@ def pretrain(*, corpus: Sequence[str | os.PathLike], config: str | os.PathLike |
                              short_seq_prob=short_seq_prob,
                              heldout_fraction=heldout_fraction, cache_dir=cache_dir, checkpoint_every=checkpoint_every,
                              config_overrides=config_overrides, data_workers=data_workers, stop_at=_stop_at_step,
-                             stop=stop, log_every=log_every)
+                             stop=stop, log_every=log_every, tracker=tracker)
+    except BaseException as err:   # a stop (resumable) or a failure: the trackers' run ends with that status
+        tracker.finish(status="KILLED" if isinstance(err, (TrainingInterrupted, KeyboardInterrupt)) else "FAILED")
+        raise
     finally:
         dist.shutdown(created)
 
@@ -191,7 +203,7 @@ def pretrain(*, corpus: Sequence[str | os.PathLike], config: str | os.PathLike |
 def _pretrain(*, corpus, config, out: Path, tokenizer, vocab_size, steps, seq_len, batch_size, lr, optimizer,
               warmup, weight_decay, seed, resume, device, precision, micro_batch_size, gradient_checkpointing,
               max_predictions, masked_lm_prob, max_ngram, whole_word_mask, short_seq_prob, heldout_fraction, cache_dir,
-              checkpoint_every, config_overrides, data_workers, stop_at, stop, log_every) -> dict:
+              checkpoint_every, config_overrides, data_workers, stop_at, stop, log_every, tracker) -> dict:
     started = time.time()
     world, rank = dist.world_size(), dist.rank()
     if optimizer not in OPTIMIZERS:
@@ -254,6 +266,11 @@ def _pretrain(*, corpus, config, out: Path, tokenizer, vocab_size, steps, seq_le
     segment = new_segment(state, started)
     per_rank = math.ceil(batch_size / world)
     micro = min(micro_batch_size or min(batch_size, 32), per_rank)
+    run_id = saved_run_id(out, records.new_run_id("pretrain"), resume, write=rank == 0)
+    tracker.start(run_id, {"run_id": run_id, "kind": "pretrain", **{k: v for k, v in settings.items() if k != "config"},
+                           "config": cfg.to_dict(), "corpus": [str(p) for p in paths], "tokenizer": str(tok.spiece_path),
+                           "precision": precision, "micro_batch_size": micro, "world_size": world,
+                           "output_dir": str(out)}, first_step=state["step"] + 1)
     objective = PretrainingObjective(model)
     ddp = objective if world == 1 else nn.parallel.DistributedDataParallel(
         objective, device_ids=[device.index] if device.type == "cuda" else None)
@@ -290,6 +307,7 @@ def _pretrain(*, corpus, config, out: Path, tokenizer, vocab_size, steps, seq_le
         entry = {"step": step, "loss": mlm_loss + sop_loss, "mlm_loss": mlm_loss, "sop_loss": sop_loss,
                  "lr": lr_now, "grad_norm": float(grad_norm), "masked_tokens": int(masked)}
         state["log"].append(to_jsonable(entry))
+        tracker.log_entry(state["log"][-1])
         progress.step(step, sequences=batch_size, loss=mlm_loss + sop_loss, mlm=mlm_loss, sop=sop_loss, lr=lr_now)
 
         def save():   # keeps a stop's stopped_by (stop_here sets it, then saves)
@@ -315,7 +333,7 @@ def _pretrain(*, corpus, config, out: Path, tokenizer, vocab_size, steps, seq_le
         atomic_write_text(out / "log.jsonl", "".join(json.dumps(e) + "\n" for e in state["log"]))
         last = state["log"][-1] if state["log"] else {}
         summary = {
-            "output_dir": str(out), "steps": state["step"], "loss": last.get("loss"), "mlm_loss": last.get("mlm_loss"),
+            "run_id": run_id, "output_dir": str(out), "steps": state["step"], "loss": last.get("loss"), "mlm_loss": last.get("mlm_loss"),
             "sop_loss": last.get("sop_loss"), "optimizer": optimizer, "settings": {k: v for k, v in settings.items()
                                                                                   if k != "config"},
             "config": cfg.to_dict(), "tokenizer": str(tok.spiece_path), "vocab_size": tok.vocab_size,
@@ -330,6 +348,8 @@ def _pretrain(*, corpus, config, out: Path, tokenizer, vocab_size, steps, seq_le
             summary["heldout"] = _heldout_scores(model, data, train_docs, heldout_docs, seed, seq_len, tok.vocab_size,
                                                  max_predictions, word_starts, device, precision)
         atomic_write_json(out / "pretrain_summary.json", to_jsonable(summary))
+        tracker.finish(tracking.numbers({"final": {k: summary[k] for k in ("loss", "mlm_loss", "sop_loss")},
+                                         "heldout": summary.get("heldout") or {}}))
     dist.barrier()
     return summary if summary is not None else {"output_dir": str(out), "steps": state["step"]}
 

@@ -86,6 +86,11 @@ class Job:
             argv.append("--gradient-checkpointing")
         if options.get("log_every"):
             argv += ["--log-every", str(options["log_every"])]
+        if options.get("report_to"):
+            report_to = options["report_to"]
+            argv += ["--report-to", report_to if isinstance(report_to, str) else ",".join(report_to)]
+        if options.get("tracking_dir"):
+            argv += ["--tracking-dir", str(options["tracking_dir"])]
         return shlex.join(argv + (["--resume"] if resume else []))
 
 

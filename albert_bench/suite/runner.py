@@ -64,7 +64,7 @@ from typing import Any, Callable, Sequence
 
 from albert_bench import records
 # The plan half, re-exported: `suite.plan(...)`, `suite.Job` and the rest read as one API.
-from albert_bench.engine import runs
+from albert_bench.engine import runs, tracking
 from albert_bench.engine.signals import EXIT_STOPPED, TrainingStopped, graceful_stop
 from albert_bench.suite import claims
 from albert_bench.suite.plan import (GLUE_TASKS, MODEL_CARD_TASKS, NOT_IN_ALL, SQUAD_FOLDERS, Job,  # noqa: F401
@@ -193,6 +193,7 @@ def run_suite(jobs: Sequence[Job], get_task: Callable, shard: tuple[int, int] | 
     for later, then waited for (polling every `heartbeat` s) until its record appears or its
     claim goes stale (`claim_timeout`) and is taken over."""
     finetune = finetune or runs.finetune
+    tracking.parse(finetune_options.get("report_to"))   # a missing backend: one error, not one per job
     mine = shard_jobs(jobs, shard)
     say = out or partial(print, flush=True)   # flushed: a waiting suite's lines reach a SLURM log now
     if not is_main_process():
