@@ -59,7 +59,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--size", choices=["full", "ci"], default="full", help="ci: a reduced run for tests")
     p.add_argument("--seed", type=int, default=0)
 
-    add("tasks", cmd_tasks, "list every task with its metrics and data sources", "albert-bench tasks")
+    p = add("tasks", cmd_tasks, "list every task with its metrics and data sources", "albert-bench tasks")
+    p.add_argument("--baselines", action="store_true", help="print each task's trivial baseline from its dev "
+                   "labels (majority class, always no answer, ...): needs --data-dir")
+    p.add_argument("--data-dir", default=None, help="with --baselines: the task's folder (with --task) or a data "
+                   "root holding every task's folder, as `suite --data-root`")
+    p.add_argument("--task", default=None, help="with --baselines: only this task")
 
     def log_every_arg(p):
         p.add_argument("--log-every", type=float, default=None, metavar="SECONDS",
