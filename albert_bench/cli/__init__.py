@@ -264,6 +264,7 @@ def continue_command(command: str, argv: list[str]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from albert_bench.engine.health import TrainingDiverged
     from albert_bench.engine.signals import EXIT_STOPPED, TrainingStopped
     argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser().parse_args(argv)
@@ -276,6 +277,11 @@ def main(argv: list[str] | None = None) -> int:
             print(f"albert-bench {args.command}: {stopped}; continue with: {continue_command(args.command, argv)}",
                   file=sys.stderr, flush=True)
         return EXIT_STOPPED
+    except TrainingDiverged as err:
+        # The record (marked diverged) is written; the run itself failed: one line, exit 1.
+        where = f" (record {err.record['path']})" if err.record and err.record.get("path") else ""
+        print(f"albert-bench {args.command}: error: {err}{where}", file=sys.stderr)
+        return 1
     except (ValueError, FileNotFoundError, KeyError) as err:
         # Errors a user can cause come as one message, not a traceback (set ALBERT_BENCH_DEBUG=1 for it).
         import os
