@@ -166,6 +166,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--shard", default=None, metavar="K/N", help="run every N-th job from K (0-based); default: "
                    "SLURM_ARRAY_TASK_ID - SLURM_ARRAY_TASK_MIN of SLURM_ARRAY_TASK_COUNT when set, else all")
     p.add_argument("--dry-run", action="store_true", help="print the plan and each job's finetune line; run nothing")
+    p.add_argument("--restarts", type=int, default=0, metavar="K", help="run a degenerate or diverged job again "
+                   "with a fresh seed (seed*1000+attempt, folder seedN-restartA), up to K times (default 0)")
     p.add_argument("--recipe", choices=["paper", "quick"], default="paper")
     p.add_argument("--max-steps", type=int, default=None, help="override every recipe's train steps")
     p.add_argument("--tokenizer", default=None, help="directory with spiece.model (default: each model's)")

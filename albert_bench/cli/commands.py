@@ -198,7 +198,7 @@ def cmd_suite(args) -> int:
     summary = suite.run_suite(jobs, get_task=get_task, shard=suite.parse_shard(args.shard), dry_run=args.dry_run,
                               micro_batch_size=args.micro_batch_size, precision=args.precision,
                               gradient_checkpointing=args.gradient_checkpointing, log_every=args.log_every,
-                              claim_timeout=args.claim_timeout, heartbeat=args.heartbeat)
+                              claim_timeout=args.claim_timeout, heartbeat=args.heartbeat, restarts=args.restarts)
     if summary.stopped:
         raise summary.stopped     # main prints the one line and exits 75
     if not args.dry_run and suite.is_main_process():
