@@ -75,6 +75,8 @@ def test_assess_rules():
     undefined = health.assess(flat, {"dev": {"pearson": float("nan")}}, "pearson", True, None, None)
     assert undefined["status"] == "degenerate"
     rising = [{"step": i, "loss": 1.0 + i / 10, "grad_norm": 1.0} for i in range(1, 31)]
+    noisy = [{"step": i, "loss": 0.69 + (0.01 if i > 25 else 0.0), "grad_norm": 1.0} for i in range(1, 31)]
+    assert health.assess(noisy, {}, "accuracy")["status"] == "ok"   # flat at ln 2 with noise: no rise
     assert health.assess(rising, {"dev": {"accuracy": 0.9}}, "accuracy", True, base, preds)["status"] == "diverged"
     spiky = flat[:10] + [{"step": 11, "loss": 1.0, "grad_norm": 50.0}] + flat[11:]
     assert health.grad_norm_spikes(spiky) == [11]

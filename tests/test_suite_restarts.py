@@ -70,5 +70,5 @@ def test_without_restarts_a_diverged_job_fails_the_suite(tmp_path):
                       results_dir=tmp_path / "results", overrides=OVERRIDES, get_task=_get_task, recipe="quick",
                       max_steps=40, tokenizer="ToyTokenizer")
     summary = suite.run_suite(jobs, get_task=_get_task, finetune=planted, out=lambda *a: None)
-    assert summary.exit_code == 1 and [s for _, s, _ in summary.unhealthy] == ["diverged"]
+    assert summary.exit_code == 1 and [u[1] for u in summary.unhealthy] == ["diverged"]
     assert "DIVERGED preset:albert-tiny toy seed 1" in summary.format()

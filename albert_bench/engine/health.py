@@ -8,9 +8,10 @@
   TrainingDiverged naming the step and the last finite loss) before anything of that step is scored
   or saved, so no NaN model is ever kept as best; runs.finetune still writes the record, marked
   diverged, so that a suite's --restarts sees it, then re-raises (the CLI exits 1 with the one line).
-  Also diverged: a run whose loss at the end is above its loss at the start (the mean of the first
-  RISE_WINDOW logged losses against the mean of the last ones; runs of fewer than MIN_STEPS steps are
-  not judged).
+  Also diverged: a run whose loss at the end is above its loss at the start (the mean of the last
+  RISE_WINDOW logged losses over RISE_TOLERANCE above the mean of the first ones, so a flat, noisy loss
+  is not called a rise; runs of fewer than MIN_STEPS steps are not judged). Such a run finished: its
+  record is marked, nothing stops.
 * degenerate: the best dev main metric does not beat the trivial baseline (tasks/baselines.py) by
   its margin, the metric is NaN (a constant STS-B prediction), or the best checkpoint's dev
   predictions are all the same (one class; all null on SQuAD 2.0).
@@ -28,6 +29,7 @@ from typing import Any, Sequence
 STATUSES = ("ok", "degenerate", "diverged")
 RISE_WINDOW = 5        # logged losses averaged at the start and at the end
 MIN_STEPS = 20         # shorter runs are not judged on loss rise (noise)
+RISE_TOLERANCE = 0.10  # the end's mean must exceed the start's by 10% (relative) to count as a rise
 SPIKE_FACTOR = 10.0
 SPIKE_WINDOW = 100
 SPIKE_MIN_HISTORY = 5
@@ -106,7 +108,7 @@ def loss_rise(log: Sequence[dict]) -> tuple[float, float] | None:
     if len(losses) < MIN_STEPS:
         return None
     first, last = (sum(part) / len(part) for part in (losses[:RISE_WINDOW], losses[-RISE_WINDOW:]))
-    return (first, last) if last > first else None
+    return (first, last) if last > first * (1 + RISE_TOLERANCE) else None
 
 
 def _constant(predictions: Sequence[dict] | None) -> Any:

@@ -82,13 +82,14 @@ class Summary:
     resumed: list = field(default_factory=list)   # jobs that continued from a checkpoint
     stopped: TrainingStopped | None = None        # a stop signal ended the suite (the job it hit: .job)
     restarted: list = field(default_factory=list) # (job, its restart job): a degenerate / diverged attempt
-    unhealthy: list = field(default_factory=list) # (job, status, reason): still unhealthy, no restart left
+    unhealthy: list = field(default_factory=list) # (job, status, reason, stopped): unhealthy, no restart left
 
     @property
     def exit_code(self) -> int:
-        """75 stopped, 1 when a job failed or still diverges after its restarts (degenerate is a result)."""
-        diverged = any(status == "diverged" for _, status, _ in self.unhealthy)
-        return EXIT_STOPPED if self.stopped else 1 if self.failed or diverged else 0
+        """75 stopped, 1 when a job failed or its last attempt stopped on a NaN / inf loss (a degenerate run,
+        or one whose loss only rose, finished: its record is marked, the exit code stays 0)."""
+        stopped = any(u[3] for u in self.unhealthy)
+        return EXIT_STOPPED if self.stopped else 1 if self.failed or stopped else 0
 
     @property
     def records(self) -> list[dict]:
@@ -100,7 +101,7 @@ class Summary:
         lines += [f"  FAILED {job.label}: {error}" for job, error in self.failed]
         if self.restarted:
             lines.append(f"  {len(self.restarted)} restart(s) of degenerate / diverged runs")
-        lines += [f"  {status.upper()} {job.label}: {reason}" for job, status, reason in self.unhealthy]
+        lines += [f"  {status.upper()} {job.label}: {reason}" for job, status, reason, _ in self.unhealthy]
         if self.stopped:
             lines.append(f"  STOPPED: {self.stopped}")
         return "\n".join(lines)
@@ -292,7 +293,7 @@ def _restart_if_unhealthy(i, job: Job, record: dict, restarts: int, extra: list,
     if status not in UNHEALTHY:
         return
     if job.restart_attempt >= restarts:
-        summary.unhealthy.append((job, status, health.get("reason")))
+        summary.unhealthy.append((job, status, health.get("reason"), health.get("diverged_at_step") is not None))
         return
     again = restart_job(job, record["run_id"])
     say(f"{tag}: {status} ({health.get('reason')}); restart {again.restart_attempt} of {restarts} with seed "
