@@ -68,6 +68,11 @@ class TaskBase:
         from albert_bench.tasks.recipes import get_recipe
         return get_recipe(self.recipe, name, version=version)
 
+    def baseline(self, examples, split: str = "dev"):
+        """The trivial baseline (a constant prediction) on labelled dev `examples`: tasks/baselines.py."""
+        from albert_bench.tasks.baselines import baseline
+        return baseline(self, examples, split)
+
     def with_inputs(self, **values):
         """A copy of the task with input settings changed (the registry's task stays as it is)."""
         unknown = sorted(set(values) - set(self.input_settings))
@@ -118,6 +123,9 @@ class Task(Protocol):
 
     def get_recipe(self, name: str = "paper", version: str = "v2"):
         """The fine-tuning recipe `name` ("paper" | "quick") for this task (TaskBase gives it)."""
+
+    def baseline(self, examples: Sequence[Any], split: str = "dev") -> Any:
+        """The trivial baseline on labelled examples: tasks/baselines.Baseline (TaskBase gives it)."""
 
     def with_inputs(self, **values) -> "Task":
         """A copy with input settings (names in input_settings) changed (TaskBase gives it)."""

@@ -59,7 +59,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--size", choices=["full", "ci"], default="full", help="ci: a reduced run for tests")
     p.add_argument("--seed", type=int, default=0)
 
-    add("tasks", cmd_tasks, "list every task with its metrics and data sources", "albert-bench tasks")
+    p = add("tasks", cmd_tasks, "list every task with its metrics and data sources", "albert-bench tasks")
+    p.add_argument("--baselines", action="store_true", help="print each task's trivial baseline from its dev "
+                   "labels (majority class, always no answer, ...): needs --data-dir")
+    p.add_argument("--data-dir", default=None, help="with --baselines: the task's folder (with --task) or a data "
+                   "root holding every task's folder, as `suite --data-root`")
+    p.add_argument("--task", default=None, help="with --baselines: only this task")
 
     def log_every_arg(p):
         p.add_argument("--log-every", type=float, default=None, metavar="SECONDS",
@@ -173,6 +178,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--shard", default=None, metavar="K/N", help="run every N-th job from K (0-based); default: "
                    "SLURM_ARRAY_TASK_ID - SLURM_ARRAY_TASK_MIN of SLURM_ARRAY_TASK_COUNT when set, else all")
     p.add_argument("--dry-run", action="store_true", help="print the plan and each job's finetune line; run nothing")
+    p.add_argument("--restarts", type=int, default=0, metavar="K", help="run a degenerate or diverged job again "
+                   "with a fresh seed (seed*1000+attempt, folder seedN-restartA), up to K times (default 0)")
     p.add_argument("--recipe", choices=["paper", "quick"], default="paper")
     p.add_argument("--max-steps", type=int, default=None, help="override every recipe's train steps")
     p.add_argument("--tokenizer", default=None, help="directory with spiece.model (default: each model's)")
@@ -284,6 +291,7 @@ def continue_command(command: str, argv: list[str]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from albert_bench.engine.health import TrainingDiverged
     from albert_bench.engine.signals import EXIT_STOPPED, TrainingStopped
     argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser().parse_args(argv)
@@ -296,6 +304,11 @@ def main(argv: list[str] | None = None) -> int:
             print(f"albert-bench {args.command}: {stopped}; continue with: {continue_command(args.command, argv)}",
                   file=sys.stderr, flush=True)
         return EXIT_STOPPED
+    except TrainingDiverged as err:
+        # The record (marked diverged) is written; the run itself failed: one line, exit 1.
+        where = f" (record {err.record['path']})" if err.record and err.record.get("path") else ""
+        print(f"albert-bench {args.command}: error: {err}{where}", file=sys.stderr)
+        return 1
     except (ValueError, FileNotFoundError, KeyError) as err:
         # Errors a user can cause come as one message, not a traceback (set ALBERT_BENCH_DEBUG=1 for it).
         import os

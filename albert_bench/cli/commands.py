@@ -36,6 +36,8 @@ def _parse_label_map(text: str | None) -> dict | None:
 
 def cmd_tasks(args) -> int:
     from albert_bench.tasks import REGISTRY
+    if getattr(args, "baselines", False):
+        return _print_baselines(args)
     rows = []
     for task in REGISTRY.values():
         arrows = {True: " ↑", False: " ↓", None: ""}  # counts and thresholds have no direction
@@ -48,6 +50,29 @@ def cmd_tasks(args) -> int:
     widths = [max(len(str(r[i])) for r in [headers, *rows]) for i in range(len(headers))]
     for row in [headers, *rows]:
         print("  ".join(str(c).ljust(w) for c, w in zip(row, widths)).rstrip())
+    return 0
+
+
+def _print_baselines(args) -> int:
+    """`tasks --baselines`: each task's trivial baseline from its dev labels (tasks/baselines.py);
+    --task with its folder, or every task under a data root (the suite's layout)."""
+    from albert_bench.suite.plan import NOT_IN_ALL, task_data_dir
+    from albert_bench.tasks import REGISTRY, DataError, get_task
+    from albert_bench.tasks.baselines import format_baselines
+    if not args.data_dir:
+        raise ValueError("--baselines needs --data-dir: a task's folder (with --task) or a data root "
+                         "holding the task folders (CoLA, SST-2, ..., SQuAD, RACE)")
+    tasks = [get_task(args.task)] if args.task else [t for t in REGISTRY.values() if t.name not in NOT_IN_ALL]
+    rows = []
+    for task in tasks:
+        folder = args.data_dir if args.task else task_data_dir(task, args.data_dir)
+        try:
+            rows += [task.baseline(task.load(split, folder), split) for split in task.eval_splits]
+        except DataError as err:
+            if args.task:
+                raise
+            rows.append((task.name, f"no data: {str(err).split(';')[0]}"))
+    print(format_baselines(rows))
     return 0
 
 
@@ -175,7 +200,7 @@ def cmd_suite(args) -> int:
                               micro_batch_size=args.micro_batch_size, precision=args.precision,
                               gradient_checkpointing=args.gradient_checkpointing, log_every=args.log_every,
                               claim_timeout=args.claim_timeout, heartbeat=args.heartbeat,
-                              report_to=args.report_to, tracking_dir=args.tracking_dir)
+                              report_to=args.report_to, tracking_dir=args.tracking_dir, restarts=args.restarts)
     if summary.stopped:
         raise summary.stopped     # main prints the one line and exits 75
     if not args.dry_run and suite.is_main_process():

@@ -28,7 +28,7 @@ from typing import Any, Sequence
 import torch
 
 from albert_bench import records
-from albert_bench.engine import inputs, tracking
+from albert_bench.engine import health, inputs, tracking
 from albert_bench.modeling.config import AlbertConfig
 from albert_bench.engine.evaluation import collect_outputs, pick_device, resolve_precision
 from albert_bench.modeling.model import (AlbertForMultipleChoice, AlbertForQuestionAnswering,
@@ -36,7 +36,7 @@ from albert_bench.modeling.model import (AlbertForMultipleChoice, AlbertForQuest
 from albert_bench.engine.resumable import (RECORD_MARKER, RESUME_KEYS, check_output_dir, checkpoint_state,
                                            finished_record, run_id as saved_run_id)
 from albert_bench.engine.signals import TrainingInterrupted
-from albert_bench.engine.train import TrainSettings, set_seed, train
+from albert_bench.engine.train import TrainResult, TrainSettings, set_seed, train
 from albert_bench.io import atomic_write_text
 
 PRESET_PREFIX = "preset:"
@@ -177,7 +177,8 @@ def finetune(task: Any, model: str, tokenizer: Any = None, data_dir: str | None 
              gradient_checkpointing: bool = False, qa_head: str = "hf", resume: bool = False,
              overwrite: bool = False, max_train_examples: int | None = None, max_eval_examples: int | None = None,
              device: str | None = None, log_every: float | None = None, report_to: Any = None,
-             tracking_dir: str | None = None, _stop_at_step: int | None = None) -> dict:
+             tracking_dir: str | None = None, restart_of: str | None = None, restart_attempt: int | None = None,
+             _stop_at_step: int | None = None) -> dict:
     """Fine-tune `model` on `task` with a recipe ("paper", "quick" or a Recipe object), score
     the dev splits during training, keep output_dir/best and output_dir/last, write the run
     record. Returns the record (plus "path": where it was written).
@@ -189,7 +190,10 @@ def finetune(task: Any, model: str, tokenizer: Any = None, data_dir: str | None 
     the config and the final metrics, under the record's run_id; TensorBoard event files go to
     tracking_dir/RUN_ID (default OUTPUT_DIR/tensorboard/RUN_ID). A signal (SIGTERM...) stops
     training with a checkpoint and raises TrainingStopped before any record is written. The
-    record's wall_time_s is the sum over its "segments" (one per start of the run).
+    record's wall_time_s is the sum over its "segments" (one per start of the run). The record's "health" (engine/health.py) judges the
+    run against the task's trivial baseline; a loss that turns NaN / inf stops training at that step,
+    writes the record marked diverged, and raises health.TrainingDiverged (its .record set).
+    `restart_of` / `restart_attempt` (the suite's --restarts) are recorded as given.
 
         finetune(task=get_task("mrpc"), model="albert-base-v2", data_dir="glue/MRPC",
                  output_dir="runs/mrpc", max_steps=200, overrides={"lr": 2e-5})
@@ -251,11 +255,14 @@ def finetune(task: Any, model: str, tokenizer: Any = None, data_dir: str | None 
                            "inputs": inputs.describe(input_values, input_sources, max_len),
                            "data_dir": str(data_dir) if data_dir else None, "output_dir": str(output_dir)},
                   first_step=(checkpoint_state(output_dir) or {}).get("step", 0) + 1 if resume else 1)
+    diverged = None
     try:
         result = train(net, train_features, settings, output_dir, score=score, main_metric=task.main_metric,
                        higher_is_better=higher, tokenizer=tok if hasattr(tok, "save_pretrained") else None,
                        resume=resume, device=device, pad_id=pad_id, extra_files={inputs.INPUTS_FILE: saved_inputs},
                        log_every=log_every, started=started, on_log=tracker.log_entry, _stop_at_step=_stop_at_step)
+    except health.TrainingDiverged as err:   # the record is still written (marked diverged), then raised
+        diverged, result = err, _diverged_result(err, output_dir, started)
     except BaseException as err:   # a stop (resumable) or a failure: the trackers' run ends with that status
         tracker.finish(status="KILLED" if isinstance(err, (TrainingInterrupted, KeyboardInterrupt)) else "FAILED")
         raise
@@ -277,15 +284,51 @@ def finetune(task: Any, model: str, tokenizer: Any = None, data_dir: str | None 
         steps=result.step, features={task.train_split: len(train_features),
                                      **{s: len(f) for s, (_, f) in evals.items()}},
         output_dir=str(output_dir), checkpoints={"best": str(result.best_dir) if result.best_dir else None,
-                                                 "last": str(result.last_dir)},
+                                                 "last": str(result.last_dir) if result.last_dir else None},
         inputs=inputs.describe(input_values, input_sources, max_len), data_dir=str(data_dir) if data_dir else None,
-        segments=result.segments)
+        segments=result.segments, health=_health(task, result, evals, higher, diverged),
+        **({"restart_of": restart_of, "restart_attempt": restart_attempt} if restart_attempt else {}))
     if _rank() == 0:
         record["path"] = str(records.write_record(record, results_dir))
         # The marker that a later --resume finds the finished run by (after the record: never dangling).
         atomic_write_text(output_dir / RECORD_MARKER, str(Path(record["path"]).resolve()) + "\n")
+    if diverged is not None:
+        tracker.finish(status="FAILED")
+        diverged.record = record
+        raise diverged
     tracker.finish(tracking.final_metrics(record["metrics"], best_step=result.best_step))
     return record
+
+
+def _diverged_result(err: "health.TrainingDiverged", output_dir: Path, started: float) -> TrainResult:
+    """What train would have returned up to the step that diverged (no last/ checkpoint: its weights
+    are not finite); the step log is written as train writes it."""
+    best = err.best or {}
+    log_path = output_dir / "log.jsonl"
+    if _rank() == 0:
+        atomic_write_text(log_path, "".join(json.dumps(e) + "\n" for e in records.to_jsonable(err.log)))
+    return TrainResult(step=err.step, best_step=best.get("step"), best_metrics=best.get("metrics") or {},
+                       last_metrics={}, best_dir=output_dir / "best" if best else None, last_dir=None,
+                       log_path=log_path, wall_time_s=time.time() - started, log=err.log,
+                       segments=err.segments or [{"wall_time_s": 0.0}], **err.loop)
+
+
+def _health(task: Any, result: TrainResult, evals: dict, higher: bool, diverged) -> dict:
+    """The record's "health": engine/health.assess on the first dev split, against the task's trivial
+    baseline (tasks/baselines.py) of the same (possibly limited) dev examples."""
+    split = next(iter(evals), None)
+    baseline = None
+    if split is not None and hasattr(task, "baseline"):
+        try:
+            baseline = task.baseline(evals[split][0], split).to_dict()
+        except (ValueError, AttributeError, KeyError):   # unlabelled dev set, a task without a rule
+            baseline = None
+    predictions = None
+    path = result.best_dir / f"predictions-{split}.jsonl" if result.best_dir and split else None
+    if path is not None and path.is_file():
+        predictions = records.read_jsonl(path)
+    metrics = {split: result.best_metrics[split]} if split in result.best_metrics else {}
+    return health.assess(result.log, metrics, task.main_metric, higher, baseline, predictions, diverged)
 
 
 def _total_wall_time(segments: list[dict], started: float) -> float:

@@ -46,6 +46,7 @@ from albert_bench.engine.resumable import (RESUME_KEYS, _existing, _swap_in, che
                                            end_segment, existing_checkpoint, load_checkpoint, new_segment,
                                            save_checkpoint, stop_here)
 from albert_bench.engine.signals import TrainingInterrupted, TrainingStopped, graceful_stop  # noqa: F401
+from albert_bench.engine.health import LossWatch, TrainingDiverged
 from albert_bench.io import atomic_write_json, atomic_write_text
 from albert_bench.records import to_jsonable, write_jsonl
 
@@ -192,7 +193,8 @@ def train(model: nn.Module, train_features: Sequence[dict], settings: TrainSetti
     created = dist.init_from_env(device)
     try:
         # A stop (TrainingStopped is a TrainingInterrupted) is every rank's agreed end, not a failure.
-        with dist.StopAllOnFailure(expected=(TrainingInterrupted,)), graceful_stop() as stop:
+        # A divergence is every rank's too: the loss and gradient norm it is judged on are global.
+        with dist.StopAllOnFailure(expected=(TrainingInterrupted, TrainingDiverged)), graceful_stop() as stop:
             return _train(model, train_features, settings, Path(output_dir), score, main_metric, higher_is_better,
                           tokenizer, resume, device, pad_id, extra_files, _stop_at_step, stop, log_every,
                           started or time.time(), on_log)
@@ -257,6 +259,7 @@ def _train(model, features, s: TrainSettings, out: Path, score, main_metric, hig
     progress = Progress(s.train_steps, state["step"], "train", enabled=rank == 0, log_every=log_every)
     # Label keys a head does not take (is_impossible for the span head) stay out of its call.
     accepted = set(inspect.signature(model.forward).parameters)
+    watch = LossWatch(state["log"], check_grad_norm=precision != "fp16", say=None if rank == 0 else lambda _: None)
     model.train()
     while state["step"] < s.train_steps:
         epoch, index, batch = next(batches)
@@ -284,7 +287,17 @@ def _train(model, features, s: TrainSettings, out: Path, score, main_metric, hig
         state["epoch"], state["batch_in_epoch"] = epoch, index + 1
         entry = {"step": step, "epoch": epoch, "loss": dist.sum_across(float(loss_sum), device),
                  "lr": lr, "grad_norm": float(grad_norm)}
-        if score is not None and (step % eval_every == 0 or step == s.train_steps):
+        scoring = score is not None and (step % eval_every == 0 or step == s.train_steps)
+        try:   # NaN / inf (loss, gradient norm; weights before scoring): stop before this step is scored or saved
+            watch.check(entry, state["log"], model if scoring else None)
+        except TrainingDiverged as err:   # what runs.finetune needs for the record marked diverged
+            end_segment(segment, state, started, "diverged")
+            err.best, err.segments = state["best"], state["segments"]
+            err.loop = {"device": str(device), "precision": precision, "micro_batch_size": micro,
+                        "accumulation_steps": accumulation, "world_size": world}
+            progress.close()
+            raise
+        if scoring:
             # Every rank scores (its share of the batches; the outputs are gathered), so every
             # rank holds the same metrics and best step, and none waits through another's pass.
             entry["eval"], last_predictions = evaluate(step)

@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 from albert_bench.io import atomic_write_text
+from albert_bench.reports import health
 from albert_bench.reports.bootstrap import compare, format_comparison, intervals
 from albert_bench.reports.frame import Results, load_results, require_records
 from albert_bench.reports.leaderboard import leaderboard_table, resolve_by
@@ -58,10 +59,20 @@ def check_flags(kind: str, **given) -> None:
 
 def build_table(results: Results, kind: str = "model-card", agg: str | None = None, checkpoint: str = "best",
                 show_spread: bool = False, reference: bool = False, tolerance: float | None = None,
-                ci: str | None = None, bootstrap: int = 1000, seed: int = 0, by: str | None = None):
+                ci: str | None = None, bootstrap: int = 1000, seed: int = 0, by: str | None = None,
+                keep_degenerate: bool = False):
     """The table `kind` of `results` (a DataFrame with title / notes / data attrs). agg, tolerance and by
     are None when not given: each has a default for the kinds it means something for, and is refused
-    (ValueError) for the others, as are show_spread and reference."""
+    (ValueError) for the others, as are show_spread and reference. Degenerate and diverged runs are
+    marked ‡ and left out of the aggregate unless `keep_degenerate` (reports/health.py); the runs
+    table lists every run with its health."""
+    table = _build_table(results, kind, agg, checkpoint, show_spread, reference, tolerance, ci, bootstrap, seed, by,
+                         keep_degenerate)
+    return health.annotate(table, health.screen(results, keep_degenerate)[1], kind)
+
+
+def _build_table(results, kind, agg, checkpoint, show_spread, reference, tolerance, ci, bootstrap, seed, by,
+                 keep_degenerate):
     if kind not in KINDS:
         raise ValueError(f"--kind {kind!r}: choose one of {', '.join(KINDS)}")
     if ci is not None and ci not in CI_STYLES:
@@ -69,6 +80,8 @@ def build_table(results: Results, kind: str = "model-card", agg: str | None = No
     check_flags(kind, agg=agg, show_spread=show_spread, reference=reference, tolerance=tolerance, by=by)
     agg = agg or "median"
     tolerance = 1.0 if tolerance is None else tolerance
+    if kind != "runs":
+        results = health.screen(results, keep_degenerate)[0]
     if kind == "leaderboard":
         resolve_by(results, by, agg, checkpoint, show_spread, ci)      # refused before any bootstrap runs
     spans = None

@@ -17,7 +17,7 @@ from typing import Any
 import pandas as pd
 
 from albert_bench.io import atomic_write_text
-from albert_bench.reports import plots
+from albert_bench.reports import health, plots
 from albert_bench.reports.bootstrap import intervals as bootstrap_intervals
 from albert_bench.reports.frame import NOT_SCORES, Results
 from albert_bench.reports.bias import PAPER_CROWS_PAIRS
@@ -243,10 +243,12 @@ def _img(png: bytes, caption: str) -> str:
 
 def build_report(results: Results, bootstrap: int = 1000, seed: int = 0, agg: str = "median",
                  checkpoint: str = "best", reference: bool = True, tolerance: float = 1.0) -> str:
+    every, (results, screen) = results, health.screen(results)   # degenerate / diverged runs: left out, listed
     spans = bootstrap_intervals(results, resamples=bootstrap, seed=seed) if bootstrap else None
     sections = []
     foot = results.footer()
     card = model_card_table(results, agg, checkpoint, intervals=spans, ci="pm" if spans is not None else None)
+    card = health.annotate(card, screen, "model-card")
     sections.append(_section("Model card table", _table(card, foot), "card"))
     matched = published_rows(results, card.index)
     if reference and any(matched.values()):
@@ -254,7 +256,8 @@ def build_report(results: Results, bootstrap: int = 1000, seed: int = 0, agg: st
         ref = ref.loc[[m for m in ref.index if matched[m]]]
         sections.append(_section("Against the published numbers", _table(ref, foot), "reference"))
     if _has_glue(results):
-        glue = glue_table(results, agg, checkpoint, intervals=spans, ci="pm" if spans is not None else None)
+        glue = health.annotate(glue_table(results, agg, checkpoint, intervals=spans,
+                                          ci="pm" if spans is not None else None), screen, "glue")
         sections.append(_section("GLUE dev", _table(glue, foot), "glue"))
     if not results.frame.empty:
         sections.append(_section("Leaderboard", _table(leaderboard_table(results, agg=agg, checkpoint=checkpoint),
@@ -270,7 +273,10 @@ def build_report(results: Results, bootstrap: int = 1000, seed: int = 0, agg: st
         sections.append(_section("Seed spread and example sampling", _table(spread, foot, fold_after=FOLD_AFTER), "spread"))
     if spans is not None and len(spans):
         sections.append(_section("Intervals", _table(intervals_table(results, spans), foot, fold_after=FOLD_AFTER), "intervals"))
-    sections.append(_section("Runs", _table(runs_table(results, checkpoint), foot, fold_after=FOLD_AFTER), "runs"))
+    if screen.unhealthy:
+        sections.append(_section("Degenerate and diverged runs", unhealthy_section(every, screen), "health"))
+    sections.append(_section("Runs", _table(health.annotate(runs_table(every, checkpoint), screen, "runs"), foot,
+                                            fold_after=FOLD_AFTER), "runs"))
     if results.bias_records:
         sections.append(_section("Bias probes", bias_section(results), "bias"))
     warnings = ""
@@ -286,6 +292,20 @@ def build_report(results: Results, bootstrap: int = 1000, seed: int = 0, agg: st
             f"<h1>albert-bench report</h1>\n<p>{esc(results.footer())}. Built {esc(created)}; every number is read "
             f"from the run records (no model was run).</p>\n<p>{toc}</p>\n{warnings}\n" + "\n".join(sections)
             + f'\n<footer><p class="note">{esc(results.footer())}</p></footer>\n</body></html>\n')
+
+
+def unhealthy_section(results: Results, screen: health.Screen) -> str:
+    """The runs marked ‡ (reason, trivial baseline) and their loss curves (plots.curves_figure)."""
+    rows = [[run_id, model, task, "?" if pd.isna(seed) else int(seed), state, reason,
+             "-" if not base else f"{base.get('main_metric')} {base.get('values', {}).get(base.get('main_metric'))}"]
+            for run_id, model, task, seed, state, reason, base in screen.unhealthy]
+    body = _small_table(["run", "model", "task", "seed", "health", "reason", "trivial baseline"], rows)
+    note = ("Left out of the tables' aggregates (table --keep-degenerate keeps them); a suite restart "
+            "(--restarts) replaces them.")
+    fig = plots.curves_figure(health.subset(results, [u[0] for u in screen.unhealthy]))
+    png = plots.figure_bytes(fig, "png", dpi=FIGURE_DPI)
+    plots.plt.close(fig)
+    return f'{body}\n<p class="note">{esc(note)}</p>\n' + _img(png, "Training curves of the degenerate and diverged runs.")
 
 
 def write_report(results: Results, out_dir, **options) -> Path:

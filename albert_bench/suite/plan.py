@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import os
 import shlex
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
@@ -43,16 +43,22 @@ class Job:
     max_eval_examples: int | None = None
     resolved: dict = field(default_factory=dict)    # Recipe fields after overrides / max_steps
     input_values: dict = field(default_factory=dict)  # the task's input settings (SQuAD doc_stride...) after --set
+    restart_attempt: int = 0           # suite --restarts: 0 = the grid's own job, k = its k-th restart
+    restart_of: str | None = None      # the run_id of the failed (degenerate / diverged) attempt it replaces
+    base_seed: int | None = None       # the grid's seed of a restart (its own seed is derived from it)
 
     @property
     def label(self) -> str:
+        if self.restart_attempt:
+            return f"{self.model} {self.task} seed {self.base_seed} restart {self.restart_attempt} (seed {self.seed})"
         return f"{self.model} {self.task} seed {self.seed}"
 
     def finetune_kwargs(self) -> dict:
+        restart = {"restart_of": self.restart_of, "restart_attempt": self.restart_attempt} if self.restart_attempt else {}
         return dict(model=self.model, tokenizer=self.tokenizer, data_dir=self.data_dir, output_dir=self.output_dir,
                     results_dir=self.results_dir, recipe=self.recipe, version=self.version,
                     max_steps=self.max_steps, seed=self.seed, overrides=dict(self.overrides),
-                    max_train_examples=self.max_train_examples, max_eval_examples=self.max_eval_examples)
+                    max_train_examples=self.max_train_examples, max_eval_examples=self.max_eval_examples, **restart)
 
     def identity(self) -> dict:
         """What makes two runs the same run, in the shape record_identity reads from a record."""
@@ -92,6 +98,17 @@ class Job:
         if options.get("tracking_dir"):
             argv += ["--tracking-dir", str(options["tracking_dir"])]
         return shlex.join(argv + (["--resume"] if resume else []))
+
+
+def restart_job(job: Job, failed_run_id: str) -> Job:
+    """The next attempt of a degenerate or diverged job: a fresh seed derived deterministically from the
+    grid's seed (seed * 1000 + attempt), its own output folder (seedK-restartA), the failed run named.
+    Every suite process derives the same restart, so shards, claims and resume treat it as any job."""
+    base = job.base_seed if job.restart_attempt else job.seed
+    attempt = job.restart_attempt + 1
+    folder = Path(job.output_dir).parent / f"seed{base}-restart{attempt}"
+    return replace(job, seed=base * 1000 + attempt, output_dir=str(folder), restart_attempt=attempt,
+                   restart_of=failed_run_id, base_seed=base)
 
 
 def _set_text(value: Any) -> str:

@@ -65,11 +65,14 @@ from typing import Any, Callable, Sequence
 from albert_bench import records
 # The plan half, re-exported: `suite.plan(...)`, `suite.Job` and the rest read as one API.
 from albert_bench.engine import runs, tracking
+from albert_bench.engine.health import TrainingDiverged
 from albert_bench.engine.signals import EXIT_STOPPED, TrainingStopped, graceful_stop
 from albert_bench.suite import claims
 from albert_bench.suite.plan import (GLUE_TASKS, MODEL_CARD_TASKS, NOT_IN_ALL, SQUAD_FOLDERS, Job,  # noqa: F401
                                      expand_tasks, model_folder_name, parse_shard, plan, record_identity,
-                                     shard_jobs, task_data_dir)
+                                     restart_job, shard_jobs, task_data_dir)
+
+UNHEALTHY = ("degenerate", "diverged")
 
 # ---- running -----------------------------------------------------------------------------
 
@@ -80,10 +83,15 @@ class Summary:
     failed: list = field(default_factory=list)    # (job, "ErrorType: message")
     resumed: list = field(default_factory=list)   # jobs that continued from a checkpoint
     stopped: TrainingStopped | None = None        # a stop signal ended the suite (the job it hit: .job)
+    restarted: list = field(default_factory=list) # (job, its restart job): a degenerate / diverged attempt
+    unhealthy: list = field(default_factory=list) # (job, status, reason, stopped): unhealthy, no restart left
 
     @property
     def exit_code(self) -> int:
-        return EXIT_STOPPED if self.stopped else 1 if self.failed else 0
+        """75 stopped, 1 when a job failed or its last attempt stopped on a NaN / inf loss (a degenerate run,
+        or one whose loss only rose, finished: its record is marked, the exit code stays 0)."""
+        stopped = any(u[3] for u in self.unhealthy)
+        return EXIT_STOPPED if self.stopped else 1 if self.failed or stopped else 0
 
     @property
     def records(self) -> list[dict]:
@@ -93,6 +101,9 @@ class Summary:
         lines = [f"suite: {len(self.done)} done ({len(self.resumed)} resumed), {len(self.skipped)} skipped "
                  f"(record already there), {len(self.failed)} failed"]
         lines += [f"  FAILED {job.label}: {error}" for job, error in self.failed]
+        if self.restarted:
+            lines.append(f"  {len(self.restarted)} restart(s) of degenerate / diverged runs")
+        lines += [f"  {status.upper()} {job.label}: {reason}" for job, status, reason, _ in self.unhealthy]
         if self.stopped:
             lines.append(f"  STOPPED: {self.stopped}")
         return "\n".join(lines)
@@ -184,14 +195,18 @@ def on_stop(summary: Summary, say: Callable = print) -> None:
 def run_suite(jobs: Sequence[Job], get_task: Callable, shard: tuple[int, int] | None = None,
               dry_run: bool = False, finetune: Callable | None = None, out=None, claims_on: bool = True,
               claim_timeout: float = claims.DEFAULT_TIMEOUT, heartbeat: float = claims.DEFAULT_HEARTBEAT,
-              **finetune_options) -> Summary:
+              restarts: int = 0, **finetune_options) -> Summary:
     """Run (or with dry_run, print) this shard's jobs. `finetune_options` (micro_batch_size,
     precision, gradient_checkpointing, device...) go to every runs.finetune call; `finetune`
     replaces runs.finetune (tests interrupt a job through it). A job's exception is caught and
     reported; KeyboardInterrupt and the like stop the suite, as a kill would. With `claims_on`, each
     job is claimed before it trains (suite/claims.py): a job another live process holds is left
     for later, then waited for (polling every `heartbeat` s) until its record appears or its
-    claim goes stale (`claim_timeout`) and is taken over."""
+    claim goes stale (`claim_timeout`) and is taken over. `restarts` K: a job whose record is
+    degenerate or diverged (engine/health.py; found or trained now) is run again as plan.restart_job,
+    up to K times; each restart is a job like any other (skip, claim, resume)."""
+    if restarts < 0:
+        raise ValueError(f"--restarts {restarts}: give 0 or more restarts per job")
     finetune = finetune or runs.finetune
     tracking.parse(finetune_options.get("report_to"))   # a missing backend: one error, not one per job
     mine = shard_jobs(jobs, shard)
@@ -218,7 +233,7 @@ def run_suite(jobs: Sequence[Job], get_task: Callable, shard: tuple[int, int] | 
     try:
         with graceful_stop() as stop:   # one flag for the whole grid: a signal between jobs counts too
             _run_queue(mine, known, get_task, finetune, finetune_options, summary, say, stop,
-                       claims_on, claim_timeout, heartbeat)
+                       claims_on, claim_timeout, heartbeat, restarts)
     finally:
         _leave_process_group(created)
     say(summary.format())
@@ -228,7 +243,7 @@ def run_suite(jobs: Sequence[Job], get_task: Callable, shard: tuple[int, int] | 
 
 
 def _run_queue(mine, known, get_task, finetune, finetune_options, summary: Summary, say, stop,
-               claims_on: bool, claim_timeout: float, heartbeat: float) -> None:
+               claims_on: bool, claim_timeout: float, heartbeat: float, restarts: int = 0) -> None:
     """This shard's jobs in order; a job another live process holds goes to the back of the queue,
     and when only such jobs are left the suite polls them every `heartbeat` s (never exits undone).
     A stop signal ends the loop before the next job (summary.stopped)."""
@@ -236,7 +251,7 @@ def _run_queue(mine, known, get_task, finetune, finetune_options, summary: Summa
     device = pick_device(finetune_options.get("device"))
     queue, waited = list(enumerate(mine, 1)), {}
     while queue:
-        later = []
+        later, extra = [], []   # extra: restarts of this pass's unhealthy jobs
         for i, job in queue:
             _barrier()   # every rank decides skip / resume from the same files
             name = stop.agreed(device)
@@ -248,6 +263,7 @@ def _run_queue(mine, known, get_task, finetune, finetune_options, summary: Summa
             if state == "skip":
                 say(f"{tag}: skipped, record {detail.get('path')}")
                 summary.skipped.append((job, detail))
+                _restart_if_unhealthy(i, job, detail, restarts, extra, summary, say, tag)
             elif state == "busy":
                 # Another live process trains it: do the rest first, then wait for it (never exit undone).
                 first, (token, last) = i not in waited, waited.get(i, (None, 0.0))
@@ -259,15 +275,34 @@ def _run_queue(mine, known, get_task, finetune, finetune_options, summary: Summa
                 later.append((i, job))
             else:
                 try:
-                    _run_job(tag, job, get_task, finetune, finetune_options, known, summary, say)
+                    record = _run_job(tag, job, get_task, finetune, finetune_options, known, summary, say)
+                    if record is not None:
+                        _restart_if_unhealthy(i, job, record, restarts, extra, summary, say, tag)
                 finally:
                     if claim is not None:
                         claim.release()
                 if summary.stopped:
                     return
-        if later and len(later) == len(queue):
+        if later and len(later) == len(queue) and not extra:
             time.sleep(heartbeat)   # nothing else to do: poll the holders
-        queue = later
+        queue = extra + later
+
+
+def _restart_if_unhealthy(i, job: Job, record: dict, restarts: int, extra: list, summary: Summary, say,
+                          tag: str) -> None:
+    """Queue the job's next attempt when its record is degenerate or diverged and restarts are left."""
+    health = record.get("health") or {}
+    status = health.get("status")
+    if status not in UNHEALTHY:
+        return
+    if job.restart_attempt >= restarts:
+        summary.unhealthy.append((job, status, health.get("reason"), health.get("diverged_at_step") is not None))
+        return
+    again = restart_job(job, record["run_id"])
+    say(f"{tag}: {status} ({health.get('reason')}); restart {again.restart_attempt} of {restarts} with seed "
+        f"{again.seed} in {again.output_dir}")
+    summary.restarted.append((job, again))
+    extra.append((f"{str(i).split('r')[0]}r{again.restart_attempt}", again))
 
 
 def _take(job: Job, known: dict, claims_on: bool, timeout: float, heartbeat: float, say) -> tuple:
@@ -303,13 +338,14 @@ def _agree(decision: tuple) -> tuple:
     return (*shared[0], decision[2])
 
 
-def _run_job(tag: str, job: Job, get_task, finetune, finetune_options, known, summary, say) -> None:
+def _run_job(tag: str, job: Job, get_task, finetune, finetune_options, known, summary, say) -> dict | None:
+    """Train the job; its record (None when it failed or was stopped)."""
     _barrier()   # every rank decides resume from the same files
     resume, conflict = has_checkpoint(job), checkpoint_conflict(job)
     if conflict:
         summary.failed.append((job, conflict))
         say(f"{tag}: FAILED: {conflict}")
-        return
+        return None
     say(f"{tag}: " + ("resuming from " + job.output_dir if resume else "training")
         + f"\n  {job.command(resume=resume, options=finetune_options)}")
     try:
@@ -317,14 +353,22 @@ def _run_job(tag: str, job: Job, get_task, finetune, finetune_options, known, su
     except TrainingStopped as err:   # not a failure: the job resumes when the suite runs again
         err.job = job.label
         summary.stopped = err
-        return
+        return None
+    except TrainingDiverged as err:   # its record (marked diverged) is written: a restart may replace it
+        say(f"  DIVERGED: {err}")
+        if err.record is None:
+            summary.failed.append((job, f"TrainingDiverged: {err}"))
+            return None
+        known[job.results_dir].append(err.record)
+        summary.done.append((job, err.record))
+        return err.record
     except Exception as err:   # one job's failure must not stop the grid
         if os.environ.get("ALBERT_BENCH_DEBUG"):
             traceback.print_exc()
         error = f"{type(err).__name__}: {err}"
         summary.failed.append((job, error))
         say(f"  FAILED: {error}")
-        return
+        return None
     finally:
         _free_memory()
     known[job.results_dir].append(record)
@@ -332,6 +376,7 @@ def _run_job(tag: str, job: Job, get_task, finetune, finetune_options, known, su
     if resume:
         summary.resumed.append(job)
     say(f"  done: {_headline(record)}")
+    return record
 
 
 def _headline(record: dict) -> str:
