@@ -13,7 +13,7 @@ from __future__ import annotations
 import pandas as pd
 
 from albert_bench.reports.frame import Results
-from albert_bench.reports.tables import (CARD_COLUMNS, GLUE_TASKS, MISSING, _cell, _datum, _num, _pick, aggregate,
+from albert_bench.reports.tables import (CARD_COLUMNS, GLUE_TASKS, MISSING, _cell, _datum, _pick, aggregate,
                                          fmt, glue_average, glue_scores, main_metrics, model_card_table, model_order)
 
 AGGREGATE_BYS = ("glue", "glue-no-wnli", "average")
