@@ -6,13 +6,16 @@ from __future__ import annotations
 import json
 import sys
 
+from albert_bench.engine import inputs as _inputs
+
 
 def _parse_overrides(pairs: list[str] | None) -> dict:
-    """`--set lr=2e-5 --set train_steps=100` -> {"lr": 2e-05, "train_steps": 100}."""
+    """`--set lr=2e-5 --set train_steps=100` -> {"lr": 2e-05, "train_steps": 100}. The types are
+    checked against the fields they set later, before anything loads (engine/fields.py)."""
     out = {}
     for pair in pairs or []:
         if "=" not in pair:
-            raise SystemExit(f"error: --set expects KEY=VALUE, got {pair!r} (e.g. --set lr=2e-5)")
+            raise ValueError(f"--set {pair}: expected KEY=VALUE (e.g. --set lr=2e-5)")
         key, value = pair.split("=", 1)
         try:
             out[key.strip()] = json.loads(value)
@@ -28,7 +31,8 @@ def _parse_label_map(text: str | None) -> dict | None:
     out = {}
     for item in text.split(","):
         if "=" not in item:
-            raise SystemExit(f"error: --label-map expects NAME=LABEL pairs separated by commas, got {item!r}")
+            raise ValueError(f"--label-map {text}: expected NAME=LABEL pairs separated by commas, got {item!r} "
+                             "(e.g. --label-map LABEL_0=entailment,LABEL_1=not_entailment)")
         key, value = item.split("=", 1)
         out[key.strip()] = value.strip()
     return out
@@ -101,9 +105,8 @@ def finetune_summary(record: dict) -> str:
     return "\n".join(lines)
 
 
-# Input settings `evaluate` / `predict` take as flags: the same names as finetune's --set keys.
-INPUT_FLAGS = {"max_seq_length": int, "doc_stride": int, "max_query_length": int, "max_answer_length": int,
-               "n_best": int, "null_threshold": float, "max_qa_length": int}
+# Input settings `evaluate` / `predict` take as flags: the same names and types as finetune's --set keys.
+INPUT_FLAGS = {name: float if name == "null_threshold" else kind for name, kind in _inputs.TYPES.items()}
 
 
 def _input_flags(args) -> dict:
@@ -181,15 +184,24 @@ def cmd_suite(args) -> int:
     return summary.exit_code
 
 
+def _config_overrides(pairs: list[str] | None) -> dict:
+    """pretrain's --set: AlbertConfig fields, each checked against its type before the corpus is read."""
+    from albert_bench.engine.fields import check_values, field_types
+    from albert_bench.modeling.config import AlbertConfig
+    kinds = {k: v for k, v in field_types(AlbertConfig).items() if k != "extra"}
+    return check_values(_parse_overrides(pairs), kinds, AlbertConfig().to_dict(), what="AlbertConfig field")
+
+
 def cmd_pretrain(args) -> int:
     from albert_bench.pretraining.pretrain import pretrain
+    config_overrides = _config_overrides(args.set)
     summary = pretrain(
         corpus=args.corpus, config=args.config, tokenizer=args.tokenizer, vocab_size=args.vocab_size,
         output_dir=args.output_dir, steps=args.steps, seq_len=args.seq_len, batch_size=args.batch_size, lr=args.lr,
         optimizer=args.optimizer, warmup=args.warmup, seed=args.seed, resume=args.resume, device=args.device,
         precision=args.precision, micro_batch_size=args.micro_batch_size,
         gradient_checkpointing=args.gradient_checkpointing, heldout_fraction=args.heldout_fraction,
-        cache_dir=args.cache_dir, config_overrides=_parse_overrides(args.set), log_every=args.log_every)
+        cache_dir=args.cache_dir, config_overrides=config_overrides, log_every=args.log_every)
     print(json.dumps({k: summary[k] for k in ("output_dir", "steps", "loss", "mlm_loss", "sop_loss", "heldout")
                       if k in summary}, indent=2))
     return 0

@@ -31,6 +31,9 @@ from albert_bench.io import atomic_write_json
 INPUTS_FILE = "albert_bench_inputs.json"
 FORMAT, VERSION = "albert-bench-inputs", 1
 SOURCES = ("flag", "checkpoint", "recipe")
+# Every input setting a task may have, with its type (the flags of evaluate / predict, the --set keys).
+TYPES = {"max_seq_length": int, "doc_stride": int, "max_query_length": int, "max_answer_length": int,
+         "n_best": int, "null_threshold": float | None, "max_qa_length": int}
 
 
 def names(task: Any) -> tuple[str, ...]:

@@ -28,7 +28,7 @@ from typing import Any, Sequence
 import torch
 
 from albert_bench import records
-from albert_bench.engine import inputs
+from albert_bench.engine import fields, inputs
 from albert_bench.modeling.config import AlbertConfig
 from albert_bench.engine.evaluation import collect_outputs, pick_device, resolve_precision
 from albert_bench.modeling.model import (AlbertForMultipleChoice, AlbertForQuestionAnswering,
@@ -38,8 +38,8 @@ from albert_bench.engine.train import TrainSettings, set_seed, train
 from albert_bench.io import atomic_write_text
 
 PRESET_PREFIX = "preset:"
-# Loop options `overrides` may also carry (besides recipe fields such as lr or batch_size).
-LOOP_OPTIONS = ("checkpoint_every", "eval_batch_size")
+# Loop options `overrides` may also carry (besides recipe fields such as lr or batch_size), with their types.
+LOOP_OPTIONS = {"checkpoint_every": int, "eval_batch_size": int}
 
 
 # ---- models, tokenizers, data ------------------------------------------------------------
@@ -103,26 +103,27 @@ def infer_version(model: str) -> str:
 def resolve_recipe(task: Any, recipe: Any, version: str, overrides: dict, max_steps: int | None):
     """The Recipe object: `recipe` as given when it is one, else looked up by name. `overrides`
     may also hold loop options and the task's input settings (doc_stride...), which are not
-    recipe fields."""
-    skip = set(LOOP_OPTIONS) | set(getattr(task, "input_settings", ()))
-    fields = {k: v for k, v in overrides.items() if k not in skip and v is not None}
-    if max_steps is not None:
-        fields["train_steps"] = max_steps
+    recipe fields. Every override is checked against its field's type here, before any data or
+    model loads (a bad --set is one line naming the key, the value and the type wanted)."""
     if isinstance(recipe, str):
         # Recipes are data in tasks/recipes.py; the task looks its own up, so core never imports tasks.
         base = task.get_recipe(recipe, version=version)
     else:
         base = recipe
+    own_inputs = tuple(getattr(task, "input_settings", ()))
+    kinds = {**fields.field_types(type(base)), **LOOP_OPTIONS,
+             **{k: inputs.TYPES.get(k, Any) for k in own_inputs}}
+    examples = {**base.to_dict(), "checkpoint_every": 500, "eval_batch_size": 64,
+                **{k: getattr(task, k, None) for k in own_inputs}}
+    checked = fields.check_values(overrides, kinds, examples, what="recipe field, loop option or input setting")
+    fields_set = {k: v for k, v in checked.items() if k in base.__dataclass_fields__ and v is not None}
+    if max_steps is not None:
+        fields_set["train_steps"] = max_steps
     from dataclasses import replace
-    unknown = set(fields) - set(base.__dataclass_fields__)
-    if unknown:
-        raise ValueError(f"unknown recipe field(s) {sorted(unknown)} in --set; fields: "
-                         f"{', '.join(base.__dataclass_fields__)}, {', '.join(LOOP_OPTIONS)}"
-                         + "".join(f", {k}" for k in getattr(task, "input_settings", ())))
     # --max-steps shortens the run: keep the paper's warmup FRACTION unless warmup is set too.
-    if "train_steps" in fields and "warmup_steps" not in fields:
-        fields["warmup_steps"] = round(base.warmup_steps * fields["train_steps"] / base.train_steps)
-    return replace(base, **fields)
+    if "train_steps" in fields_set and "warmup_steps" not in fields_set:
+        fields_set["warmup_steps"] = round(base.warmup_steps * fields_set["train_steps"] / base.train_steps)
+    return replace(base, **fields_set)
 
 
 def load_split(task: Any, split: str, data_dir: Any, limit: int | None):
