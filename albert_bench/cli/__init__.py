@@ -82,6 +82,10 @@ def build_parser() -> argparse.ArgumentParser:
         g.add_argument("--heartbeat", type=float, default=30.0, metavar="SECONDS",
                        help="how often a claim's heartbeat is refreshed and a waiting suite polls; default 30")
 
+    def force_arg(p):
+        p.add_argument("--force", action="store_true", help="score a checkpoint fine-tuned on another task "
+                       "(its albert_bench_inputs.json names it) anyway; the record says so (\"forced\": true)")
+
     def input_args(p):
         g = p.add_argument_group("input settings", "each defaults to the checkpoint's saved value "
                                  "(albert_bench_inputs.json), else the task's paper recipe")
@@ -120,6 +124,7 @@ def build_parser() -> argparse.ArgumentParser:
     model_args(p)
     p.add_argument("--split", default=None, help="split to score (default: the task's dev splits)")
     p.add_argument("--label-map", default=None, help="checkpoint label names to task labels, e.g. LABEL_0=0,LABEL_1=1")
+    force_arg(p)
     p.add_argument("--results-dir", default="results")
     p.add_argument("--max-eval-examples", type=int, default=None)
     input_args(p)
@@ -130,6 +135,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output-dir", required=True)
     p.add_argument("--split", default=None, help="split to predict (default: the task's test splits)")
     p.add_argument("--label-map", default=None, help="checkpoint label names to task labels")
+    force_arg(p)
     p.add_argument("--results-dir", default=None, help="where the run record goes (default: OUTPUT_DIR)")
     input_args(p)
 

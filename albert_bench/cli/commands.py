@@ -119,7 +119,7 @@ def cmd_evaluate(args) -> int:
     record = runs.evaluate(
         task=get_task(args.task), model=args.model, tokenizer=args.tokenizer, data_dir=args.data_dir,
         split=args.split, label_map=_parse_label_map(args.label_map), results_dir=args.results_dir,
-        max_eval_examples=args.max_eval_examples, input_settings=_input_flags(args))
+        max_eval_examples=args.max_eval_examples, input_settings=_input_flags(args), force=args.force)
     print(json.dumps(record["metrics"], indent=2))
     return 0
 
@@ -130,7 +130,7 @@ def cmd_predict(args) -> int:
     paths = runs.predict(task=get_task(args.task), model=args.model, tokenizer=args.tokenizer,
                          data_dir=args.data_dir, output_dir=args.output_dir, results_dir=args.results_dir,
                          splits=[args.split] if args.split else None, label_map=_parse_label_map(args.label_map),
-                         input_settings=_input_flags(args))
+                         input_settings=_input_flags(args), force=args.force)
     for path in paths:
         print(path)
     return 0

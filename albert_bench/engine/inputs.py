@@ -96,6 +96,22 @@ def file_content(task: Any, values: dict) -> dict:
             **{name: values[name] for name in names(task)}}
 
 
+def check_task(task: Any, saved: dict | None, model: str, force: bool = False) -> dict:
+    """A checkpoint fine-tuned on another task is refused (its head predicts that task's labels),
+    unless `task.scored_with` names that task (AX with an MNLI model) or `force`. Returns what the
+    record says: {"checkpoint_task": ...} (when the file names it), plus "forced": True."""
+    trained = (saved or {}).get("task")
+    if not trained:
+        return {}
+    if trained == task.name or trained in getattr(task, "scored_with", ()):
+        return {"checkpoint_task": trained}
+    if not force:
+        raise ValueError(f"{model} was fine-tuned on {trained} (its {INPUTS_FILE}), not {task.name}: its head "
+                         f"predicts {trained}'s labels. Score it with --task {trained}, fine-tune on {task.name} "
+                         f"first, or pass --force to score it on {task.name} anyway (the record says so)")
+    return {"checkpoint_task": trained, "forced": True}
+
+
 def write(directory: str | Path, task: Any, values: dict) -> Path:
     return atomic_write_json(Path(directory) / INPUTS_FILE, file_content(task, values))
 

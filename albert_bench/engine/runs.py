@@ -326,17 +326,20 @@ def label_permutation(config: AlbertConfig, task: Any, label_map: dict | None) -
     return [lower.index(w.lower()) for w in wanted]
 
 
-def _load_for_scoring(task: Any, model: str):
-    """from_pretrained with the checkpoint's own labels; refuses a checkpoint without the head.
-    Returns the model and its local directory (None for a preset)."""
+def _model_dir(model: str) -> Path | None:
+    """The checkpoint's local directory (a Hub id downloaded), None for a preset."""
     from albert_bench.modeling.checkpoint import resolve_model_dir
-    directory = resolve_model_dir(model) if not str(model).startswith(PRESET_PREFIX) else None
+    return resolve_model_dir(model) if not str(model).startswith(PRESET_PREFIX) else None
+
+
+def _load_for_scoring(task: Any, model: str, directory: Path | None):
+    """from_pretrained with the checkpoint's own labels; refuses a checkpoint without the head."""
     architectures = AlbertConfig.from_pretrained(directory).architectures if directory else None
     cls = model_class(task, "hf", architectures)
     if architectures and cls.__name__ not in architectures:
         raise ValueError(f"{model} was saved from {architectures[0]}, not {cls.__name__}: it has no trained "
                          f"{task.head} head; fine-tune it first (albert-bench finetune --task {task.name})")
-    return load_model(str(directory or model), cls), directory
+    return load_model(str(directory or model), cls)
 
 
 def _permuted(perm: list[int] | None):
@@ -349,11 +352,13 @@ def evaluate(task: Any, model: str, tokenizer: Any = None, data_dir: str | None 
              split: str | Sequence[str] | None = None, label_map: dict | None = None,
              results_dir: str = "results", max_eval_examples: int | None = None, batch_size: int = 64,
              max_seq_length: int | None = None, input_settings: dict | None = None, precision: str = "auto",
-             device: str | None = None) -> dict:
+             device: str | None = None, force: bool = False) -> dict:
     """Score a fine-tuned checkpoint on dev split(s) without training; writes and returns the
     record (metrics "best" and "last" are both this checkpoint's). Inputs are featurized with,
     per setting, `max_seq_length` / `input_settings` (e.g. {"doc_stride": 64}), else the
-    checkpoint's saved settings (albert_bench.engine.inputs), else the paper recipe's.
+    checkpoint's saved settings (albert_bench.engine.inputs), else the paper recipe's. A checkpoint
+    fine-tuned on another task is refused unless the task is scored with it by design (AX: MNLI) or
+    `force` (the record then has "forced": true and "checkpoint_task").
 
         evaluate(task=get_task("mnli"), model="some-org/albert-base-v2-mnli", data_dir="glue/MNLI",
                  label_map={"LABEL_0": "entailment", "LABEL_1": "neutral", "LABEL_2": "contradiction"})
@@ -361,7 +366,7 @@ def evaluate(task: Any, model: str, tokenizer: Any = None, data_dir: str | None 
     splits = [split] if isinstance(split, str) else list(split or task.eval_splits)
     record, _ = _score_checkpoint("evaluate", task, model, tokenizer, data_dir, splits, label_map, results_dir,
                                   batch_size, _input_flags(max_seq_length, input_settings), precision, device,
-                                  max_eval_examples)
+                                  max_eval_examples, force=force)
     record["main_metric"] = task.main_metric
     record["path"] = str(records.write_record(record, results_dir))
     return record
@@ -373,18 +378,20 @@ def _input_flags(max_seq_length: int | None, input_settings: dict | None) -> dic
 
 
 def _score_checkpoint(kind, task, model, tokenizer, data_dir, splits, label_map, results_dir, batch_size,
-                      flags, precision, device, limit=None) -> tuple[dict, dict]:
+                      flags, precision, device, limit=None, force=False) -> tuple[dict, dict]:
     """What evaluate and predict share: load the checkpoint, featurize and score the splits, write the
     per-example predictions; returns the (unwritten) record and the predictions by split."""
     started, created_at = time.time(), records.utc_now()
     inputs.check_flags(task, flags)  # before loading anything large
+    directory = _model_dir(model)
+    saved = inputs.read(directory)
+    task_check = inputs.check_task(task, saved, model, force)
     dev = pick_device(device)
-    net, directory = _load_for_scoring(task, model)
-    net = net.to(dev).eval()
+    net = _load_for_scoring(task, model, directory).to(dev).eval()
     tok = load_tokenizer(tokenizer, model)
     perm = label_permutation(net.config, task, label_map)
     precision = resolve_precision(precision, dev)
-    values, sources = inputs.resolve(task, flags, inputs.read(directory), version=infer_version(model))
+    values, sources = inputs.resolve(task, flags, saved, version=infer_version(model))
     task = inputs.configure(task, values)
     max_len = min(values["max_seq_length"], net.config.max_position_embeddings)
     data = {}
@@ -403,17 +410,18 @@ def _score_checkpoint(kind, task, model, tokenizer, data_dir, splits, label_map,
         examples={s: records.count_examples(ex) for s, (ex, _) in data.items()}, predictions=paths, log=None,
         wall_time_s=time.time() - started, device=records.device_string(dev), created_at=created_at,
         label_map=label_map, label_permutation=perm, inputs=inputs.describe(values, sources, max_len),
-        features={s: len(f) for s, (_, f) in data.items()})
+        features={s: len(f) for s, (_, f) in data.items()}, **task_check)
     return record, predictions
 
 
 def predict(task: Any, model: str, tokenizer: Any = None, data_dir: str | None = None,
             output_dir: str = "predictions", splits: Sequence[str] | None = None, label_map: dict | None = None,
             results_dir: str | None = None, batch_size: int = 64, max_seq_length: int | None = None,
-            input_settings: dict | None = None, precision: str = "auto", device: str | None = None) -> list[Path]:
+            input_settings: dict | None = None, precision: str = "auto", device: str | None = None,
+            force: bool = False) -> list[Path]:
     """Write submission files for the test split(s) (task.write_predictions) and a record of
     kind "predict" into `results_dir` (default: output_dir, so nothing lands outside the folders
-    named); returns the written files. Input settings resolve as in `evaluate`.
+    named); returns the written files. Input settings and the task check (`force`) as in `evaluate`.
 
         predict(task=get_task("rte"), model="runs/rte/best", data_dir="glue/RTE", output_dir="submission")
     """
@@ -421,7 +429,7 @@ def predict(task: Any, model: str, tokenizer: Any = None, data_dir: str | None =
     results_dir = output_dir if results_dir is None else results_dir
     record, predictions = _score_checkpoint("predict", task, model, tokenizer, data_dir, splits, label_map,
                                             results_dir, batch_size, _input_flags(max_seq_length, input_settings),
-                                            precision, device)
+                                            precision, device, force=force)
     written = [Path(p) for s in splits for p in task.write_predictions(s, predictions[s], output_dir)]
     record["submission_files"] = [str(p) for p in written]
     records.write_record(record, results_dir)
