@@ -82,6 +82,11 @@ def build_parser() -> argparse.ArgumentParser:
         g.add_argument("--heartbeat", type=float, default=30.0, metavar="SECONDS",
                        help="how often a claim's heartbeat is refreshed and a waiting suite polls; default 30")
 
+    def name_arg(p, what):
+        p.add_argument("--name", default=None, help=f"what tables and cards call the model {what} (default: the "
+                       "base model's name; a checkpoint fine-tuned here: that model plus its task, "
+                       "e.g. 'albert-base-v2 (rte)')")
+
     def force_arg(p):
         p.add_argument("--force", action="store_true", help="score a checkpoint fine-tuned on another task "
                        "(its albert_bench_inputs.json names it) anyway; the record says so (\"forced\": true)")
@@ -98,6 +103,7 @@ def build_parser() -> argparse.ArgumentParser:
             "albert-bench finetune --model albert-base-v2 --task mrpc --data-dir glue/MRPC --recipe paper")
     model_args(p)
     p.add_argument("--output-dir", default=None, help="checkpoints go here (default: runs/TASK)")
+    name_arg(p, "this run fine-tunes")
     p.add_argument("--results-dir", default="results")
     p.add_argument("--recipe", choices=["paper", "quick"], default="paper")
     p.add_argument("--version", choices=["v1", "v2"], default=None, help="recipe variant (default: from the model name)")
@@ -125,6 +131,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--split", default=None, help="split to score (default: the task's dev splits)")
     p.add_argument("--label-map", default=None, help="checkpoint label names to task labels, e.g. LABEL_0=0,LABEL_1=1")
     force_arg(p)
+    name_arg(p, "scored")
     p.add_argument("--results-dir", default="results")
     p.add_argument("--max-eval-examples", type=int, default=None)
     input_args(p)
@@ -136,6 +143,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--split", default=None, help="split to predict (default: the task's test splits)")
     p.add_argument("--label-map", default=None, help="checkpoint label names to task labels")
     force_arg(p)
+    name_arg(p, "predicting")
     p.add_argument("--results-dir", default=None, help="where the run record goes (default: OUTPUT_DIR)")
     input_args(p)
 
@@ -231,6 +239,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--results", default="results", help="run records to take scores from (default: results)")
     p.add_argument("--bias", default=None, help="a bias record (default: the newest one for this model, if any)")
     p.add_argument("--out", default=None, help="where the card goes (default: MODEL/README.md)")
+    p.add_argument("--name", default=None, help="the card's title and model-index name (default: the model's "
+                   "name; a fine-tuned checkpoint: its base model plus task, e.g. 'albert-base-v2 (rte)')")
+    p.add_argument("--repo-id", default=None, help="the Hub repository the card's \"How to use\" loads from "
+                   "(default: the model's Hub id, or the placeholder <your-hub-id> for a local folder)")
     p.add_argument("--license", default="apache-2.0")
     p.add_argument("--language", default="en")
 

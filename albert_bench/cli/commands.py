@@ -86,7 +86,7 @@ def _finetune(runs, task, args, output_dir) -> dict:
         micro_batch_size=args.micro_batch_size, precision=args.precision,
         gradient_checkpointing=args.gradient_checkpointing, qa_head=args.qa_head, resume=args.resume,
         overwrite=args.overwrite, max_train_examples=args.max_train_examples,
-        max_eval_examples=args.max_eval_examples, log_every=args.log_every)
+        max_eval_examples=args.max_eval_examples, log_every=args.log_every, name=args.name)
 
 
 def finetune_summary(record: dict) -> str:
@@ -119,7 +119,8 @@ def cmd_evaluate(args) -> int:
     record = runs.evaluate(
         task=get_task(args.task), model=args.model, tokenizer=args.tokenizer, data_dir=args.data_dir,
         split=args.split, label_map=_parse_label_map(args.label_map), results_dir=args.results_dir,
-        max_eval_examples=args.max_eval_examples, input_settings=_input_flags(args), force=args.force)
+        max_eval_examples=args.max_eval_examples, input_settings=_input_flags(args), force=args.force,
+        name=args.name)
     print(json.dumps(record["metrics"], indent=2))
     return 0
 
@@ -130,7 +131,7 @@ def cmd_predict(args) -> int:
     paths = runs.predict(task=get_task(args.task), model=args.model, tokenizer=args.tokenizer,
                          data_dir=args.data_dir, output_dir=args.output_dir, results_dir=args.results_dir,
                          splits=[args.split] if args.split else None, label_map=_parse_label_map(args.label_map),
-                         input_settings=_input_flags(args), force=args.force)
+                         input_settings=_input_flags(args), force=args.force, name=args.name)
     for path in paths:
         print(path)
     return 0
@@ -239,5 +240,6 @@ def cmd_card(args) -> int:
     from albert_bench.reports.model_card import write_model_card
     from albert_bench.tasks import REGISTRY
     print(write_model_card(model=args.model, results_dir=args.results, bias=args.bias, out=args.out,
-                           tasks=REGISTRY, license=args.license, language=args.language))
+                           tasks=REGISTRY, license=args.license, language=args.language, name=args.name,
+                           repo_id=args.repo_id))
     return 0

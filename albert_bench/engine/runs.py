@@ -134,10 +134,17 @@ def load_split(task: Any, split: str, data_dir: Any, limit: int | None):
     return examples
 
 
-def _model_summary(source: str, model: torch.nn.Module) -> dict:
+def _model_summary(source: str, model: torch.nn.Module, name: str | None = None) -> dict:
+    """The record's model: its source, config, size, head, and its name when it has one (--name, or an
+    albert-bench checkpoint's "base (task)"); without one the reports name it by its source."""
     n = sum(p.numel() for p in {id(p): p for p in model.parameters()}.values())
-    return {"source": str(source), "config": model.config.to_dict(), "num_parameters": n,
-            "head": type(model).__name__}
+    return {"source": str(source), **({"name": name} if name else {}), "config": model.config.to_dict(),
+            "num_parameters": n, "head": type(model).__name__}
+
+
+def _checkpoint_name(model: str) -> str | None:
+    """A local albert-bench checkpoint's own name ("albert-base-v2 (rte)"), else None (no download)."""
+    return inputs.default_name(inputs.read(model)) if Path(str(model)).is_dir() else None
 
 
 def _tokenizer_name(tokenizer: Any, model: str) -> str | None:
@@ -175,13 +182,15 @@ def finetune(task: Any, model: str, tokenizer: Any = None, data_dir: str | None 
              overrides: dict | None = None, micro_batch_size: int | None = None, precision: str = "auto",
              gradient_checkpointing: bool = False, qa_head: str = "hf", resume: bool = False,
              overwrite: bool = False, max_train_examples: int | None = None, max_eval_examples: int | None = None,
-             device: str | None = None, log_every: float | None = None, _stop_at_step: int | None = None) -> dict:
+             device: str | None = None, log_every: float | None = None, name: str | None = None,
+             _stop_at_step: int | None = None) -> dict:
     """Fine-tune `model` on `task` with a recipe ("paper", "quick" or a Recipe object), score
     the dev splits during training, keep output_dir/best and output_dir/last, write the run
     record. Returns the record (plus "path": where it was written).
 
     An output_dir holding a resumable checkpoint needs `resume=True` (continue it) or
-    `overwrite=True` (delete it, start over). Resuming a run that already finished returns its
+    `overwrite=True` (delete it, start over). `name` names the model in the record and tables
+    (default: the base model's name; an albert-bench checkpoint's "base (task)"). Resuming a run that already finished returns its
     record as it is (no second record). A signal (SIGTERM...) stops training with a checkpoint and
     raises TrainingStopped before any record is written. The record's wall_time_s is the sum over
     its "segments" (one per start of the run).
@@ -221,7 +230,9 @@ def finetune(task: Any, model: str, tokenizer: Any = None, data_dir: str | None 
     # What shapes the inputs, saved with every checkpoint so that scoring it later featurizes the same.
     input_values = {name: getattr(rec if name == "max_seq_length" else task, name) for name in inputs.names(task)}
     input_sources = {name: "flag" if name in overrides else "recipe" for name in input_values}
-    saved_inputs = inputs.file_content(task, {**input_values, "max_seq_length": max_len})
+    name = name or _checkpoint_name(model)
+    saved_inputs = inputs.file_content(task, {**input_values, "max_seq_length": max_len}, base_model=str(model),
+                                       base_name=name)
 
     train_features = task.featurize(train_examples, tok, max_len)
     evals = {split: (examples, task.featurize(examples, tok, max_len)) for split, examples in eval_examples.items()}
@@ -250,7 +261,7 @@ def finetune(task: Any, model: str, tokenizer: Any = None, data_dir: str | None 
     record = records.build_record(
         run_id=run_id, kind="finetune", task=task.name,
         splits={"train": task.train_split, "eval": list(evals)},
-        model=_model_summary(model, net), tokenizer=_tokenizer_name(tokenizer, model),
+        model=_model_summary(model, net, name), tokenizer=_tokenizer_name(tokenizer, model),
         recipe=recipe_dict, seed=seed, metrics={"best": result.best_metrics, "last": result.last_metrics},
         best_step=result.best_step, examples=examples, predictions=predictions,
         log=f"{run_id}/log.jsonl", wall_time_s=_total_wall_time(result.segments, started),
@@ -352,13 +363,14 @@ def evaluate(task: Any, model: str, tokenizer: Any = None, data_dir: str | None 
              split: str | Sequence[str] | None = None, label_map: dict | None = None,
              results_dir: str = "results", max_eval_examples: int | None = None, batch_size: int = 64,
              max_seq_length: int | None = None, input_settings: dict | None = None, precision: str = "auto",
-             device: str | None = None, force: bool = False) -> dict:
+             device: str | None = None, force: bool = False, name: str | None = None) -> dict:
     """Score a fine-tuned checkpoint on dev split(s) without training; writes and returns the
     record (metrics "best" and "last" are both this checkpoint's). Inputs are featurized with,
     per setting, `max_seq_length` / `input_settings` (e.g. {"doc_stride": 64}), else the
     checkpoint's saved settings (albert_bench.engine.inputs), else the paper recipe's. A checkpoint
     fine-tuned on another task is refused unless the task is scored with it by design (AX: MNLI) or
-    `force` (the record then has "forced": true and "checkpoint_task").
+    `force` (the record then has "forced": true and "checkpoint_task"). `name` names the model in the
+    record (default: an albert-bench checkpoint's base model and task, "albert-base-v2 (rte)").
 
         evaluate(task=get_task("mnli"), model="some-org/albert-base-v2-mnli", data_dir="glue/MNLI",
                  label_map={"LABEL_0": "entailment", "LABEL_1": "neutral", "LABEL_2": "contradiction"})
@@ -366,7 +378,7 @@ def evaluate(task: Any, model: str, tokenizer: Any = None, data_dir: str | None 
     splits = [split] if isinstance(split, str) else list(split or task.eval_splits)
     record, _ = _score_checkpoint("evaluate", task, model, tokenizer, data_dir, splits, label_map, results_dir,
                                   batch_size, _input_flags(max_seq_length, input_settings), precision, device,
-                                  max_eval_examples, force=force)
+                                  max_eval_examples, force=force, name=name)
     record["main_metric"] = task.main_metric
     record["path"] = str(records.write_record(record, results_dir))
     return record
@@ -378,7 +390,7 @@ def _input_flags(max_seq_length: int | None, input_settings: dict | None) -> dic
 
 
 def _score_checkpoint(kind, task, model, tokenizer, data_dir, splits, label_map, results_dir, batch_size,
-                      flags, precision, device, limit=None, force=False) -> tuple[dict, dict]:
+                      flags, precision, device, limit=None, force=False, name=None) -> tuple[dict, dict]:
     """What evaluate and predict share: load the checkpoint, featurize and score the splits, write the
     per-example predictions; returns the (unwritten) record and the predictions by split."""
     started, created_at = time.time(), records.utc_now()
@@ -404,8 +416,8 @@ def _score_checkpoint(kind, task, model, tokenizer, data_dir, splits, label_map,
     paths = {s: records.write_predictions(results_dir, run_id, s, rows) for s, rows in predictions.items()}
     record = records.build_record(
         run_id=run_id, kind=kind, task=task.name, splits={"eval" if kind == "evaluate" else kind: splits},
-        model=_model_summary(model, net), tokenizer=_tokenizer_name(tokenizer, model),
-        recipe={"max_seq_length": max_len, "eval_batch_size": batch_size, "precision": precision}, seed=None,
+        model=_model_summary(model, net, name or inputs.default_name(saved)),
+        tokenizer=_tokenizer_name(tokenizer, model), recipe={"max_seq_length": max_len, "eval_batch_size": batch_size, "precision": precision}, seed=None,
         metrics={"best": metrics, "last": metrics}, best_step=None,
         examples={s: records.count_examples(ex) for s, (ex, _) in data.items()}, predictions=paths, log=None,
         wall_time_s=time.time() - started, device=records.device_string(dev), created_at=created_at,
@@ -418,10 +430,10 @@ def predict(task: Any, model: str, tokenizer: Any = None, data_dir: str | None =
             output_dir: str = "predictions", splits: Sequence[str] | None = None, label_map: dict | None = None,
             results_dir: str | None = None, batch_size: int = 64, max_seq_length: int | None = None,
             input_settings: dict | None = None, precision: str = "auto", device: str | None = None,
-            force: bool = False) -> list[Path]:
+            force: bool = False, name: str | None = None) -> list[Path]:
     """Write submission files for the test split(s) (task.write_predictions) and a record of
     kind "predict" into `results_dir` (default: output_dir, so nothing lands outside the folders
-    named); returns the written files. Input settings and the task check (`force`) as in `evaluate`.
+    named); returns the written files. Input settings, the task check (`force`) and `name` as in `evaluate`.
 
         predict(task=get_task("rte"), model="runs/rte/best", data_dir="glue/RTE", output_dir="submission")
     """
@@ -429,7 +441,7 @@ def predict(task: Any, model: str, tokenizer: Any = None, data_dir: str | None =
     results_dir = output_dir if results_dir is None else results_dir
     record, predictions = _score_checkpoint("predict", task, model, tokenizer, data_dir, splits, label_map,
                                             results_dir, batch_size, _input_flags(max_seq_length, input_settings),
-                                            precision, device, force=force)
+                                            precision, device, force=force, name=name)
     written = [Path(p) for s in splits for p in task.write_predictions(s, predictions[s], output_dir)]
     record["submission_files"] = [str(p) for p in written]
     records.write_record(record, results_dir)
