@@ -38,20 +38,28 @@ def _parse_label_map(text: str | None) -> dict | None:
     return out
 
 
+TASKS_WIDTH = 100   # `albert-bench tasks` lines stay within this many columns
+
+
 def cmd_tasks(args) -> int:
+    """One block per task: name, head and Hugging Face id, then its metrics and official files,
+    each wrapped to TASKS_WIDTH columns (squad_v2 alone has 14 metrics)."""
+    import textwrap
+
     from albert_bench.tasks import REGISTRY
-    rows = []
+    arrows = {True: " ↑", False: " ↓", None: ""}  # counts and thresholds have no direction
+    print("task: head, Hugging Face id; metrics (↑ higher is better); official files (under --data-dir)")
     for task in REGISTRY.values():
-        arrows = {True: " ↑", False: " ↓", None: ""}  # counts and thresholds have no direction
-        metrics = ", ".join(f"{m.name}{arrows[m.higher_is_better]}" for m in task.metrics)
         hf = task.source.hf_path + (f" ({task.source.hf_config})" if task.source.hf_config else "") \
             if task.source.hf_path else "-"
-        files = ", ".join(sorted(set(task.source.files.values())))
-        rows.append((task.name, task.head, metrics, hf, files))
-    headers = ("task", "head", "metrics", "hugging face id", "official files")
-    widths = [max(len(str(r[i])) for r in [headers, *rows]) for i in range(len(headers))]
-    for row in [headers, *rows]:
-        print("  ".join(str(c).ljust(w) for c, w in zip(row, widths)).rstrip())
+        metrics = [f"{m.name}{arrows[m.higher_is_better]}" for m in task.metrics]
+        files = sorted(set(task.source.files.values()))
+        print(f"\n{task.name}: {task.head}, {hf}")
+        for label, items in (("metrics", metrics), ("files", files)):
+            # wrap between items only ("f1 ↑" stays one piece): their spaces are NULs while wrapping
+            text = textwrap.fill(", ".join(i.replace(" ", "\0") for i in items), TASKS_WIDTH, break_long_words=False,
+                                 initial_indent=f"  {label + ':':<9}", subsequent_indent=" " * 11, break_on_hyphens=False)
+            print(text.replace("\0", " "))
     return 0
 
 

@@ -12,6 +12,7 @@ The CLI decodes each value as JSON first and keeps the text otherwise (cli/comma
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import json
 import types
 import typing
@@ -113,7 +114,9 @@ def check_values(values: Mapping[str, Any], kinds: Mapping[str, Any], examples: 
     out = {}
     for key, value in values.items():
         if key not in kinds:
-            raise ValueError(f"{flag} {key}={as_text(value)}: unknown {what} {key!r}; known: {', '.join(kinds)}")
+            close = difflib.get_close_matches(key, list(kinds), n=1)
+            raise ValueError(f"{flag} {key}={as_text(value)}: unknown {what} {key!r}"
+                             + (f" (did you mean {close[0]}?)" if close else "") + f"; known: {', '.join(kinds)}")
         if value is None:          # "not set" (a flag left at its default): nothing to check
             out[key] = None
             continue
