@@ -21,7 +21,8 @@ def no_model_loads(monkeypatch):
     ("batch_size=abc", "--set batch_size=abc: batch_size takes an int (e.g. --set batch_size=32)"),
     ("adam_betas=0.9", "--set adam_betas=0.9: adam_betas takes 2 floats, comma-separated (e.g. --set adam_betas=0.9,0.999)"),
     ("eval_batch_size=x", "--set eval_batch_size=x: eval_batch_size takes an int (e.g. --set eval_batch_size=64)"),
-    ("lrr=1e-5", "--set lrr=1e-05: unknown recipe field, loop option or input setting 'lrr'; known: lr, batch_size"),
+    ("lrr=1e-5", "--set lrr=1e-05: unknown recipe field, loop option or input setting 'lrr' (did you mean lr?); known: lr, "
+                   "batch_size"),
     ("train_steps", "--set train_steps: expected KEY=VALUE (e.g. --set lr=2e-5)"),
 ])
 def test_finetune_bad_set_is_one_line_before_loading(pair, wanted, tmp_path, capsys, no_model_loads):
@@ -45,7 +46,7 @@ def test_suite_and_pretrain_check_set_too(tmp_path, capsys, no_model_loads):
     assert cli.main(base + ["--set", "hidden_size=big"]) == 2
     assert "--set hidden_size=big: hidden_size takes an int (e.g. --set hidden_size=4096)" in capsys.readouterr().err
     assert cli.main(base + ["--set", "hidden_sizes=64"]) == 2
-    assert "unknown AlbertConfig field 'hidden_sizes'; known: vocab_size" in capsys.readouterr().err
+    assert "unknown AlbertConfig field 'hidden_sizes' (did you mean hidden_size?); known: vocab_size" in capsys.readouterr().err
     assert cli.main(base + ["--set", "hidden_size"]) == 2
     assert "--set hidden_size: expected KEY=VALUE" in capsys.readouterr().err
     assert not (tmp_path / "p").exists()                         # nothing trained, no tokenizer written
