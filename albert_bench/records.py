@@ -126,6 +126,32 @@ def count_examples(examples: Any) -> dict:
             "skipped_reasons": skipped}
 
 
+# Checkpoint folder names that say nothing about the model: the parent's name is kept too.
+GENERIC_DIRS = {"best", "last", "checkpoint", "final", "model"}
+
+
+def model_name(source: str) -> str:
+    """What a run started from, as a name: a hub id as it is, a local directory by its name
+    (with the parent's name where the folder is just `best` / `last`), a preset by its name."""
+    text = str(source).strip()
+    if text.startswith("preset:"):
+        return text[len("preset:"):]
+    path = Path(text)
+    looks_local = text.startswith(("/", ".", "~")) or path.exists() or len(path.parts) > 2
+    if not looks_local:
+        return text                       # "albert-base-v2" or "org/model"
+    parts = [p for p in path.parts if p not in ("/", ".")]
+    if len(parts) >= 2 and parts[-1].lower() in GENERIC_DIRS:
+        return f"{parts[-2]}/{parts[-1]}"
+    return parts[-1] if parts else text
+
+
+def fine_tuned_name(base_model: str, task: str, base_name: str | None = None) -> str:
+    """A fine-tuned checkpoint's name: the model it was fine-tuned from plus its task,
+    "albert-base-v2 (rte)" (base_name, when given, instead of the base model's own name)."""
+    return f"{base_name or model_name(base_model)} ({task})"
+
+
 def build_record(*, run_id: str, kind: str, task: str, splits: dict, model: dict, tokenizer: str | None,
                  recipe: dict | None, seed: int | None, metrics: dict, best_step: int | None,
                  examples: dict, predictions: dict, log: str | None, wall_time_s: float, device: str,

@@ -54,6 +54,12 @@ class DataSource:
     hf_splits: dict[str, str] | None = None  # our split -> HF split name
 
 
+# Checkpoints fine-tuned on another task that score a task by design, their label sets being one:
+# AX is GLUE's diagnostic set, scored with an MNLI model. evaluate / predict refuse any other pair
+# (RTE and QNLI share label NAMES, but an RTE head is no QNLI model) unless told --force.
+SCORED_WITH = {"ax": ("mnli",)}
+
+
 class TaskBase:
     """What every task class shares: its recipe lookup (recipes are data, in tasks/recipes.py;
     the core engine asks the task, so it never imports `tasks`)."""
@@ -72,6 +78,11 @@ class TaskBase:
         """The trivial baseline (a constant prediction) on labelled dev `examples`: tasks/baselines.py."""
         from albert_bench.tasks.baselines import baseline
         return baseline(self, examples, split)
+
+    @property
+    def scored_with(self) -> tuple[str, ...]:
+        """Tasks whose fine-tuned checkpoints score this one by design (SCORED_WITH)."""
+        return SCORED_WITH.get(self.name, ())
 
     def with_inputs(self, **values):
         """A copy of the task with input settings changed (the registry's task stays as it is)."""
@@ -100,6 +111,7 @@ class Task(Protocol):
     source: DataSource
     recipe: str                    # key into tasks.recipes (e.g. "cola", "squad_v2")
     input_settings: tuple[str, ...]  # input/decoding settings besides max_seq_length (TaskBase)
+    scored_with: tuple[str, ...]   # other tasks whose checkpoints score this one by design (TaskBase)
 
     def load(self, split: str, data_dir: str | Path | None) -> Examples:
         """Read a split: from `data_dir` in the official layout, or from the Hugging Face id

@@ -67,7 +67,7 @@ def test_checkpoint_carries_its_input_settings(squad_run):
     for which in ("best", "last"):
         saved = json.loads((root / "runs" / "squad_v1" / which / inputs.INPUTS_FILE).read_text())
         assert saved == {"format": "albert-bench-inputs", "version": 1, "task": "squad_v1", "labels": [],
-                         "max_seq_length": 48, "doc_stride": 16, "max_query_length": 12,
+                         "base_model": str(root / "model"), "max_seq_length": 48, "doc_stride": 16, "max_query_length": 12,
                          "max_answer_length": 30, "n_best": 20}
     assert record["inputs"]["doc_stride"] == {"value": 16, "source": "flag"}
     assert record["inputs"]["n_best"] == {"value": 20, "source": "recipe"}
@@ -170,5 +170,5 @@ def test_tasks_listing_marks_only_scores(capsys):
     from albert_bench import cli
     cli.main(["tasks"])
     out = capsys.readouterr().out
-    line = next(l for l in out.splitlines() if l.startswith("squad_v2"))
-    assert "f1 ↑" in line and "total," in line and "total ↑" not in line and "null_threshold ↓" not in line
+    block = out.split("\nsquad_v2:")[1].split("\n\n")[0]        # one block per task (wrapped at 100 columns)
+    assert "f1 ↑" in block and "total," in block and "total ↑" not in block and "null_threshold ↓" not in block

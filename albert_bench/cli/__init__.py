@@ -27,6 +27,7 @@ takes task objects (or get_task) as arguments. Command bodies: commands.py, repo
 from __future__ import annotations
 
 import argparse
+import difflib
 import sys
 
 from albert_bench.cli.commands import (INPUT_FLAGS, _parse_overrides, cmd_bench, cmd_bias,  # noqa: F401
@@ -37,15 +38,62 @@ from albert_bench.cli.reports import add_report_commands
 EPILOG = __doc__.split("\n\n")[1] + "\n\n" + __doc__.split("\n\n")[2]
 
 
+class HelpFormatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
+    """Examples kept as written (RawDescription); every option's default shown (ArgumentDefaults),
+    unless its help already says what the default is. Choices show in the option's {a,b} metavar."""
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        if action.required:
+            return text if "required" in text else text + " (required)"
+        if "default" in text.lower() or action.default is argparse.SUPPRESS or not action.option_strings:
+            return text
+        if action.default is None or action.default is False:
+            return text + (" (default: off)" if action.default is False else " (default: not set)")
+        return text + " (default: %(default)s)"
+
+
+PRECISION = "auto: bf16 on a GPU that has it, else fp16 on a GPU, fp32 on the CPU"
+GRADIENT_CHECKPOINTING = "recompute activations in the backward pass: less memory, more time"
+MAX_TRAIN = "use only the first N training examples (default: all)"
+MAX_EVAL = "score only the first N examples of each split (default: all)"
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse with a "did you mean" for a misspelled command, choice or flag (Python 3.11's argparse
+    suggests nothing); still one usage error, exit 2. Subcommands' parsers are of this class too."""
+
+    def _check_value(self, action, value):
+        if action.choices is not None and value not in action.choices:
+            close = difflib.get_close_matches(str(value), [str(c) for c in action.choices], n=1)
+            if close:
+                raise argparse.ArgumentError(action, f"invalid choice: {value!r}; did you mean {close[0]!r}? "
+                                                     f"(choose from {', '.join(map(str, action.choices))})")
+        super()._check_value(action, value)
+
+    def parse_args(self, args=None, namespace=None):
+        parsed, extras = self.parse_known_args(args, namespace)
+        if extras:
+            # The subcommand's parser says it (its usage line), with the nearest of its own flags.
+            commands = next((a.choices for a in self._actions if isinstance(a, argparse._SubParsersAction)), {})
+            owner = commands.get(getattr(parsed, "command", None), self)
+            options = [o for a in owner._actions for o in a.option_strings]
+            hints = [(flag, close[0]) for flag in (e.split("=", 1)[0] for e in extras if e.startswith("-"))
+                     for close in [difflib.get_close_matches(flag, options, n=1)] if close]
+            said = hints[0][1] if len(hints) == 1 else ", ".join(f"{c} (for {f})" for f, c in hints)
+            owner.error(f"unrecognized arguments: {' '.join(extras)}" + (f"; did you mean {said}?" if hints else ""))
+        return parsed
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="albert-bench", description="Fine-tune and score ALBERT on GLUE, SQuAD and RACE.",
-        epilog="examples:\n" + EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+        epilog="examples:\n" + EPILOG, formatter_class=HelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def add(name, fn, help, example):
         p = sub.add_parser(name, help=help, description=help, epilog=f"example:\n  {example}",
-                           formatter_class=argparse.RawDescriptionHelpFormatter)
+                           formatter_class=HelpFormatter)
         p.set_defaults(fn=fn)
         return p
 
@@ -57,7 +105,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "(default: reports/demo)")
     p.add_argument("--results-dir", default=None, help="run records (default: OUTPUT_DIR/results)")
     p.add_argument("--size", choices=["full", "ci"], default="full", help="ci: a reduced run for tests")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0, help="seed of the demo data, pretraining and fine-tuning")
 
     p = add("tasks", cmd_tasks, "list every task with its metrics and data sources", "albert-bench tasks")
     p.add_argument("--baselines", action="store_true", help="print each task's trivial baseline from its dev "
@@ -98,36 +146,55 @@ def build_parser() -> argparse.ArgumentParser:
         g.add_argument("--heartbeat", type=float, default=30.0, metavar="SECONDS",
                        help="how often a claim's heartbeat is refreshed and a waiting suite polls; default 30")
 
+    def name_arg(p, what):
+        p.add_argument("--name", default=None, help=f"what tables and cards call the model {what} (default: the "
+                       "base model's name; a checkpoint albert-bench fine-tuned: the model it was fine-tuned "
+                       "from plus its task, e.g. 'albert-base-v2 (rte)')")
+
+    INPUT_HELP = {"max_seq_length": "tokens per input (cut to the model's position table)",
+                  "doc_stride": "SQuAD: tokens between the starts of a long context's windows",
+                  "max_query_length": "SQuAD: question tokens kept", "max_answer_length": "SQuAD: longest answer, "
+                  "in tokens", "n_best": "SQuAD: start and end candidates the decoder pairs",
+                  "null_threshold": "SQuAD v2: null odds above it answer \"\"",
+                  "max_qa_length": "RACE: question + option tokens kept"}
+
+    def force_arg(p):
+        p.add_argument("--force", action="store_true", help="score a checkpoint fine-tuned on another task "
+                       "(its albert_bench_inputs.json names it) anyway; the record says so (\"forced\": true)")
+
     def input_args(p):
         g = p.add_argument_group("input settings", "each defaults to the checkpoint's saved value "
                                  "(albert_bench_inputs.json), else the task's paper recipe")
         for name, kind in INPUT_FLAGS.items():
             g.add_argument("--" + name.replace("_", "-"), type=kind, default=None, dest=name,
-                           help="SQuAD v2: null odds above it answer \"\" (default: tuned on the split)"
-                           if name == "null_threshold" else None)
+                           help=INPUT_HELP[name] + " (default: the checkpoint's saved value, else the recipe's"
+                           + (", which tunes it on the split)" if name == "null_threshold" else ")"))
 
     p = add("finetune", cmd_finetune, "fine-tune a model on a task with the paper's recipe",
             "albert-bench finetune --model albert-base-v2 --task mrpc --data-dir glue/MRPC --recipe paper")
     model_args(p)
     p.add_argument("--output-dir", default=None, help="checkpoints go here (default: runs/TASK)")
-    p.add_argument("--results-dir", default="results")
-    p.add_argument("--recipe", choices=["paper", "quick"], default="paper")
+    name_arg(p, "this run fine-tunes")
+    p.add_argument("--results-dir", default="results", help="where the run record goes")
+    p.add_argument("--recipe", choices=["paper", "quick"], default="paper", help="paper: the ALBERT paper's "
+                   "hyperparameters for the task; quick: a short run (60 steps, 128 tokens)")
     p.add_argument("--version", choices=["v1", "v2"], default=None, help="recipe variant (default: from the model name)")
-    p.add_argument("--max-steps", type=int, default=None, help="override the recipe's train steps")
-    p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--max-steps", type=int, default=None, help="override the recipe's train steps (default: the recipe's)")
+    p.add_argument("--seed", type=int, default=42, help="seed of the head's initialisation, dropout and data order")
     p.add_argument("--set", action="append", metavar="KEY=VALUE",
-                   help="override a recipe field, e.g. --set lr=2e-5 --set batch_size=16")
+                   help="override a recipe field (or eval_batch_size, checkpoint_every, an input setting), e.g. "
+                        "--set lr=2e-5 --set batch_size=16; checked against the field's type")
     p.add_argument("--micro-batch-size", type=int, default=None, help="per-device batch; accumulation reaches the recipe batch")
-    p.add_argument("--precision", choices=["auto", "fp32", "bf16", "fp16"], default="auto")
-    p.add_argument("--gradient-checkpointing", action="store_true")
+    p.add_argument("--precision", choices=["auto", "fp32", "bf16", "fp16"], default="auto", help=PRECISION)
+    p.add_argument("--gradient-checkpointing", action="store_true", help=GRADIENT_CHECKPOINTING)
     p.add_argument("--qa-head", choices=["hf", "albert"], default="hf",
                    help="SQuAD head: hf (span head, [CLS] null score) or albert (the original v2 head)")
     p.add_argument("--resume", action="store_true", help="continue from OUTPUT_DIR/checkpoint (a finished run: "
                    "prints its record, trains nothing)")
     p.add_argument("--overwrite", action="store_true", help="OUTPUT_DIR holds another run's checkpoint: delete it "
                    "(checkpoint/, best/, last/, log.jsonl) and start over")
-    p.add_argument("--max-train-examples", type=int, default=None)
-    p.add_argument("--max-eval-examples", type=int, default=None)
+    p.add_argument("--max-train-examples", type=int, default=None, help=MAX_TRAIN)
+    p.add_argument("--max-eval-examples", type=int, default=None, help=MAX_EVAL)
     claim_args(p)
     log_every_arg(p)
     report_to_arg(p)
@@ -137,32 +204,36 @@ def build_parser() -> argparse.ArgumentParser:
     model_args(p)
     p.add_argument("--split", default=None, help="split to score (default: the task's dev splits)")
     p.add_argument("--label-map", default=None, help="checkpoint label names to task labels, e.g. LABEL_0=0,LABEL_1=1")
-    p.add_argument("--results-dir", default="results")
-    p.add_argument("--max-eval-examples", type=int, default=None)
+    force_arg(p)
+    name_arg(p, "scored")
+    p.add_argument("--results-dir", default="results", help="where the run record goes")
+    p.add_argument("--max-eval-examples", type=int, default=None, help=MAX_EVAL)
     input_args(p)
 
     p = add("predict", cmd_predict, "write test-set predictions (GLUE submission files, SQuAD predictions json)",
             "albert-bench predict --model runs/rte/best --task rte --data-dir glue/RTE --output-dir submission")
     model_args(p, need_data=False)
-    p.add_argument("--output-dir", required=True)
+    p.add_argument("--output-dir", required=True, help="the submission files go here")
     p.add_argument("--split", default=None, help="split to predict (default: the task's test splits)")
     p.add_argument("--label-map", default=None, help="checkpoint label names to task labels")
+    force_arg(p)
+    name_arg(p, "predicting")
     p.add_argument("--results-dir", default=None, help="where the run record goes (default: OUTPUT_DIR)")
     input_args(p)
 
     p = add("score", cmd_score, "score a predictions file against gold like the official scripts",
             "albert-bench score squad_v2 --data dev-v2.0.json --predictions predictions.json --na-probs null_odds.json")
-    p.add_argument("task")
+    p.add_argument("task", help="task name (see `albert-bench tasks`)")
     p.add_argument("--data", required=True, help="gold file or task folder")
     p.add_argument("--predictions", required=True, help="SQuAD: json id -> text; GLUE: index<TAB>prediction tsv")
     p.add_argument("--na-probs", default=None, help="SQuAD v2.0 null-odds json (id -> float)")
 
     p = add("fill-mask", cmd_fill_mask, "top-k fillers for [MASK], like the Hugging Face fill-mask pipeline",
             'albert-bench fill-mask --model albert-base-v2 "The man worked as a [MASK]." --top-k 5')
-    p.add_argument("text", nargs="+")
-    p.add_argument("--model", required=True)
-    p.add_argument("--tokenizer", default=None)
-    p.add_argument("--top-k", type=int, default=5)
+    p.add_argument("text", nargs="+", help="sentences with [MASK]")
+    p.add_argument("--model", required=True, help="checkpoint directory with MLM-head weights or Hugging Face id")
+    p.add_argument("--tokenizer", default=None, help="directory with spiece.model (default: the model's)")
+    p.add_argument("--top-k", type=int, default=5, help="fillers shown per [MASK]")
     p.add_argument("--json", action="store_true", help="print the pipeline structure as JSON")
 
     p = add("suite", cmd_suite, "the paper's grid: fine-tune every (model, task, seed), resumable, shardable",
@@ -173,21 +244,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data-root", default=None, help="folder with the official downloads: GLUE task folders "
                    "(CoLA, SST-2, ...), SQuAD/ (or the SQuAD json files), RACE/ (default: Hugging Face datasets)")
     p.add_argument("--output-root", default="runs", help="checkpoints: OUTPUT_ROOT/MODEL/TASK/seedK (default: runs)")
-    p.add_argument("--results-dir", default="results")
-    p.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a recipe field for every task")
+    p.add_argument("--results-dir", default="results", help="where the run records go")
+    p.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a recipe field for every task "
+                   "(an input setting: for the tasks that have it), e.g. --set lr=2e-5")
     p.add_argument("--shard", default=None, metavar="K/N", help="run every N-th job from K (0-based); default: "
                    "SLURM_ARRAY_TASK_ID - SLURM_ARRAY_TASK_MIN of SLURM_ARRAY_TASK_COUNT when set, else all")
     p.add_argument("--dry-run", action="store_true", help="print the plan and each job's finetune line; run nothing")
     p.add_argument("--restarts", type=int, default=0, metavar="K", help="run a degenerate or diverged job again "
                    "with a fresh seed (seed*1000+attempt, folder seedN-restartA), up to K times (default 0)")
-    p.add_argument("--recipe", choices=["paper", "quick"], default="paper")
-    p.add_argument("--max-steps", type=int, default=None, help="override every recipe's train steps")
+    p.add_argument("--recipe", choices=["paper", "quick"], default="paper", help="paper: each task's ALBERT paper "
+                   "hyperparameters; quick: a short run (60 steps, 128 tokens)")
+    p.add_argument("--max-steps", type=int, default=None, help="override every recipe's train steps (default: the recipe's)")
     p.add_argument("--tokenizer", default=None, help="directory with spiece.model (default: each model's)")
-    p.add_argument("--max-train-examples", type=int, default=None)
-    p.add_argument("--max-eval-examples", type=int, default=None)
+    p.add_argument("--max-train-examples", type=int, default=None, help=MAX_TRAIN)
+    p.add_argument("--max-eval-examples", type=int, default=None, help=MAX_EVAL)
     p.add_argument("--micro-batch-size", type=int, default=None, help="per-device batch; accumulation reaches the recipe batch")
-    p.add_argument("--precision", choices=["auto", "fp32", "bf16", "fp16"], default="auto")
-    p.add_argument("--gradient-checkpointing", action="store_true")
+    p.add_argument("--precision", choices=["auto", "fp32", "bf16", "fp16"], default="auto", help=PRECISION)
+    p.add_argument("--gradient-checkpointing", action="store_true", help=GRADIENT_CHECKPOINTING)
     claim_args(p)
     log_every_arg(p)
     report_to_arg(p)
@@ -199,21 +272,22 @@ def build_parser() -> argparse.ArgumentParser:
                    help="text files: one sentence per line, blank lines between documents")
     p.add_argument("--config", required=True, help="preset name (albert-base-v2, albert-tiny, ...) or config.json")
     tok = p.add_mutually_exclusive_group(required=True)
-    tok.add_argument("--tokenizer", default=None, help="directory with spiece.model")
-    tok.add_argument("--vocab-size", type=int, default=None, help="train a SentencePiece model of N pieces on the corpus")
+    tok.add_argument("--tokenizer", default=None, help="directory with spiece.model (required: this or --vocab-size)")
+    tok.add_argument("--vocab-size", type=int, default=None, help="train a SentencePiece model of N pieces on the "
+                     "corpus (required: this or --tokenizer)")
     p.add_argument("--output-dir", required=True, help="the Hugging Face model folder (+ checkpoint/, log.jsonl)")
     p.add_argument("--steps", type=int, default=125_000, help="optimizer steps (paper: 125000)")
     p.add_argument("--seq-len", type=int, default=512, help="tokens per sequence (paper: 512)")
     p.add_argument("--batch-size", type=int, default=4096, help="global batch, all devices (paper: 4096)")
     p.add_argument("--lr", type=float, default=0.00176, help="peak learning rate (paper: 0.00176 with LAMB)")
-    p.add_argument("--optimizer", choices=["lamb", "adamw"], default="lamb")
+    p.add_argument("--optimizer", choices=["lamb", "adamw"], default="lamb", help="lamb: the paper's")
     p.add_argument("--warmup", type=int, default=None, help="warmup steps (default: 2.5%% of --steps, as 3125/125k)")
-    p.add_argument("--seed", type=int, default=12345)
+    p.add_argument("--seed", type=int, default=12345, help="seed of the masking, instances and initialisation")
     p.add_argument("--resume", action="store_true", help="continue from OUTPUT_DIR/checkpoint")
     p.add_argument("--device", default=None, help="cpu, cuda, cuda:1 (default: the GPU if any)")
-    p.add_argument("--precision", choices=["auto", "fp32", "bf16", "fp16"], default="auto")
+    p.add_argument("--precision", choices=["auto", "fp32", "bf16", "fp16"], default="auto", help=PRECISION)
     p.add_argument("--micro-batch-size", type=int, default=None, help="per-device forward batch (accumulation fills the rest)")
-    p.add_argument("--gradient-checkpointing", action="store_true")
+    p.add_argument("--gradient-checkpointing", action="store_true", help=GRADIENT_CHECKPOINTING)
     p.add_argument("--heldout-fraction", type=float, default=0.0,
                    help="keep the corpus' last share of sentences out; report masked-token accuracy on it")
     p.add_argument("--cache-dir", default=None, help="tokenized-corpus cache (default: OUTPUT_DIR/token_cache)")
@@ -238,7 +312,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="reports/bias", help="markdown summary and plots (default: reports/bias)")
     p.add_argument("--results-dir", default="results", help="where the run record goes (default: results)")
     p.add_argument("--batch-size", type=int, default=64, help="masked sentences per forward pass")
-    p.add_argument("--device", default="auto")
+    p.add_argument("--device", default="auto", help="cpu, cuda, cuda:1 or auto (the GPU if any)")
 
     p = add("card", cmd_card, "write a Hugging Face model card (model-index from the run records, bias section)",
             "albert-bench card --model runs/albert-base-v2 --results results --out README.md")
@@ -246,19 +320,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--results", default="results", help="run records to take scores from (default: results)")
     p.add_argument("--bias", default=None, help="a bias record (default: the newest one for this model, if any)")
     p.add_argument("--out", default=None, help="where the card goes (default: MODEL/README.md)")
-    p.add_argument("--license", default="apache-2.0")
-    p.add_argument("--language", default="en")
+    p.add_argument("--name", default=None, help="the card's title and model-index name (default: the model's "
+                   "name; a fine-tuned checkpoint: its base model plus task, e.g. 'albert-base-v2 (rte)')")
+    p.add_argument("--repo-id", default=None, help="the Hub repository the card's \"How to use\" loads from "
+                   "(default: the model's Hub id, or the placeholder <your-hub-id> for a local folder)")
+    p.add_argument("--license", default="apache-2.0", help="the card's license field")
+    p.add_argument("--language", default="en", help="the card's language field")
 
     p = add("bench", cmd_bench, "throughput and memory against transformers, measured in one run",
             "albert-bench bench model --size base")
-    p.add_argument("what", choices=["model", "scoring"])
-    p.add_argument("--size", default="base")
-    p.add_argument("--device", default="auto")
-    p.add_argument("--quick", action="store_true")
+    p.add_argument("what", choices=["model", "scoring"], help="model: inference and training-step throughput and "
+                   "peak memory; scoring: dev-set scoring")
+    p.add_argument("--size", default="base", help="ALBERT v2 size: base, large, xlarge, xxlarge")
+    p.add_argument("--device", default="auto", help="cpu, cuda or auto (the GPU if any)")
+    p.add_argument("--quick", action="store_true", help="the tiny preset (albert-tiny) and short inputs: seconds, a smoke test")
 
     p = add("local-slurm", cmd_local_slurm, "a one-node SLURM cluster on this machine (root, Debian's slurm-wlm), "
             "to try the grid's SLURM workflow", 'eval "$(albert-bench local-slurm start /tmp/slurm)"')
-    p.add_argument("action", choices=["start", "stop", "status"])
+    p.add_argument("action", choices=["start", "stop", "status"], help="start, stop or show the cluster")
     p.add_argument("dir", help="where its config, state, spool, pid and log files go")
 
     add_report_commands(add)

@@ -6,13 +6,16 @@ from __future__ import annotations
 import json
 import sys
 
+from albert_bench.engine import inputs as _inputs
+
 
 def _parse_overrides(pairs: list[str] | None) -> dict:
-    """`--set lr=2e-5 --set train_steps=100` -> {"lr": 2e-05, "train_steps": 100}."""
+    """`--set lr=2e-5 --set train_steps=100` -> {"lr": 2e-05, "train_steps": 100}. The types are
+    checked against the fields they set later, before anything loads (engine/fields.py)."""
     out = {}
     for pair in pairs or []:
         if "=" not in pair:
-            raise SystemExit(f"error: --set expects KEY=VALUE, got {pair!r} (e.g. --set lr=2e-5)")
+            raise ValueError(f"--set {pair}: expected KEY=VALUE (e.g. --set lr=2e-5)")
         key, value = pair.split("=", 1)
         try:
             out[key.strip()] = json.loads(value)
@@ -28,28 +31,37 @@ def _parse_label_map(text: str | None) -> dict | None:
     out = {}
     for item in text.split(","):
         if "=" not in item:
-            raise SystemExit(f"error: --label-map expects NAME=LABEL pairs separated by commas, got {item!r}")
+            raise ValueError(f"--label-map {text}: expected NAME=LABEL pairs separated by commas, got {item!r} "
+                             "(e.g. --label-map LABEL_0=entailment,LABEL_1=not_entailment)")
         key, value = item.split("=", 1)
         out[key.strip()] = value.strip()
     return out
 
 
+TASKS_WIDTH = 100   # `albert-bench tasks` lines stay within this many columns
+
+
 def cmd_tasks(args) -> int:
+    """One block per task: name, head and Hugging Face id, then its metrics and official files,
+    each wrapped to TASKS_WIDTH columns (squad_v2 alone has 14 metrics)."""
+    import textwrap
+
     from albert_bench.tasks import REGISTRY
     if getattr(args, "baselines", False):
         return _print_baselines(args)
-    rows = []
+    arrows = {True: " ↑", False: " ↓", None: ""}  # counts and thresholds have no direction
+    print("task: head, Hugging Face id; metrics (↑ higher is better); official files (under --data-dir)")
     for task in REGISTRY.values():
-        arrows = {True: " ↑", False: " ↓", None: ""}  # counts and thresholds have no direction
-        metrics = ", ".join(f"{m.name}{arrows[m.higher_is_better]}" for m in task.metrics)
         hf = task.source.hf_path + (f" ({task.source.hf_config})" if task.source.hf_config else "") \
             if task.source.hf_path else "-"
-        files = ", ".join(sorted(set(task.source.files.values())))
-        rows.append((task.name, task.head, metrics, hf, files))
-    headers = ("task", "head", "metrics", "hugging face id", "official files")
-    widths = [max(len(str(r[i])) for r in [headers, *rows]) for i in range(len(headers))]
-    for row in [headers, *rows]:
-        print("  ".join(str(c).ljust(w) for c, w in zip(row, widths)).rstrip())
+        metrics = [f"{m.name}{arrows[m.higher_is_better]}" for m in task.metrics]
+        files = sorted(set(task.source.files.values()))
+        print(f"\n{task.name}: {task.head}, {hf}")
+        for label, items in (("metrics", metrics), ("files", files)):
+            # wrap between items only ("f1 ↑" stays one piece): their spaces are NULs while wrapping
+            text = textwrap.fill(", ".join(i.replace(" ", "\0") for i in items), TASKS_WIDTH, break_long_words=False,
+                                 initial_indent=f"  {label + ':':<9}", subsequent_indent=" " * 11, break_on_hyphens=False)
+            print(text.replace("\0", " "))
     return 0
 
 
@@ -107,8 +119,8 @@ def _finetune(runs, task, args, output_dir) -> dict:
         micro_batch_size=args.micro_batch_size, precision=args.precision,
         gradient_checkpointing=args.gradient_checkpointing, qa_head=args.qa_head, resume=args.resume,
         overwrite=args.overwrite, max_train_examples=args.max_train_examples,
-        max_eval_examples=args.max_eval_examples, log_every=args.log_every, report_to=args.report_to,
-        tracking_dir=args.tracking_dir)
+        max_eval_examples=args.max_eval_examples, log_every=args.log_every, name=args.name,
+        report_to=args.report_to, tracking_dir=args.tracking_dir)
 
 
 def finetune_summary(record: dict) -> str:
@@ -127,9 +139,8 @@ def finetune_summary(record: dict) -> str:
     return "\n".join(lines)
 
 
-# Input settings `evaluate` / `predict` take as flags: the same names as finetune's --set keys.
-INPUT_FLAGS = {"max_seq_length": int, "doc_stride": int, "max_query_length": int, "max_answer_length": int,
-               "n_best": int, "null_threshold": float, "max_qa_length": int}
+# Input settings `evaluate` / `predict` take as flags: the same names and types as finetune's --set keys.
+INPUT_FLAGS = {name: float if name == "null_threshold" else kind for name, kind in _inputs.TYPES.items()}
 
 
 def _input_flags(args) -> dict:
@@ -142,7 +153,8 @@ def cmd_evaluate(args) -> int:
     record = runs.evaluate(
         task=get_task(args.task), model=args.model, tokenizer=args.tokenizer, data_dir=args.data_dir,
         split=args.split, label_map=_parse_label_map(args.label_map), results_dir=args.results_dir,
-        max_eval_examples=args.max_eval_examples, input_settings=_input_flags(args))
+        max_eval_examples=args.max_eval_examples, input_settings=_input_flags(args), force=args.force,
+        name=args.name)
     print(json.dumps(record["metrics"], indent=2))
     return 0
 
@@ -153,7 +165,7 @@ def cmd_predict(args) -> int:
     paths = runs.predict(task=get_task(args.task), model=args.model, tokenizer=args.tokenizer,
                          data_dir=args.data_dir, output_dir=args.output_dir, results_dir=args.results_dir,
                          splits=[args.split] if args.split else None, label_map=_parse_label_map(args.label_map),
-                         input_settings=_input_flags(args))
+                         input_settings=_input_flags(args), force=args.force, name=args.name)
     for path in paths:
         print(path)
     return 0
@@ -208,15 +220,24 @@ def cmd_suite(args) -> int:
     return summary.exit_code
 
 
+def _config_overrides(pairs: list[str] | None) -> dict:
+    """pretrain's --set: AlbertConfig fields, each checked against its type before the corpus is read."""
+    from albert_bench.engine.fields import check_values, field_types
+    from albert_bench.modeling.config import AlbertConfig
+    kinds = {k: v for k, v in field_types(AlbertConfig).items() if k != "extra"}
+    return check_values(_parse_overrides(pairs), kinds, AlbertConfig().to_dict(), what="AlbertConfig field")
+
+
 def cmd_pretrain(args) -> int:
     from albert_bench.pretraining.pretrain import pretrain
+    config_overrides = _config_overrides(args.set)
     summary = pretrain(
         corpus=args.corpus, config=args.config, tokenizer=args.tokenizer, vocab_size=args.vocab_size,
         output_dir=args.output_dir, steps=args.steps, seq_len=args.seq_len, batch_size=args.batch_size, lr=args.lr,
         optimizer=args.optimizer, warmup=args.warmup, seed=args.seed, resume=args.resume, device=args.device,
         precision=args.precision, micro_batch_size=args.micro_batch_size,
         gradient_checkpointing=args.gradient_checkpointing, heldout_fraction=args.heldout_fraction,
-        cache_dir=args.cache_dir, config_overrides=_parse_overrides(args.set), log_every=args.log_every,
+        cache_dir=args.cache_dir, config_overrides=config_overrides, log_every=args.log_every,
         report_to=args.report_to, tracking_dir=args.tracking_dir)
     print(json.dumps({k: summary[k] for k in ("output_dir", "steps", "loss", "mlm_loss", "sop_loss", "heldout")
                       if k in summary}, indent=2))
@@ -255,5 +276,6 @@ def cmd_card(args) -> int:
     from albert_bench.reports.model_card import write_model_card
     from albert_bench.tasks import REGISTRY
     print(write_model_card(model=args.model, results_dir=args.results, bias=args.bias, out=args.out,
-                           tasks=REGISTRY, license=args.license, language=args.language))
+                           tasks=REGISTRY, license=args.license, language=args.language, name=args.name,
+                           repo_id=args.repo_id))
     return 0

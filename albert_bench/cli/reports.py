@@ -91,8 +91,10 @@ def add_report_commands(add) -> None:
 
     p = add("table", cmd_table, "a table from the run records: model card, GLUE dev, leaderboard or the run list",
             "albert-bench table --kind model-card --reference --format md --out reports/card.md")
-    p.add_argument("--kind", choices=["model-card", "glue", "leaderboard", "runs"], default="model-card")
-    p.add_argument("--format", choices=["md", "csv", "latex", "html", "json"], default="md")
+    p.add_argument("--kind", choices=["model-card", "glue", "leaderboard", "runs"], default="model-card",
+                   help="model-card: the ALBERT card's columns; glue: GLUE dev; leaderboard: every model ranked; "
+                        "runs: one row per run")
+    p.add_argument("--format", choices=["md", "csv", "latex", "html", "json"], default="md", help="output format")
     p.add_argument("--out", default=None, help="write here instead of printing")
     seed_args(p)
     p.add_argument("--show-spread", action="store_true", help="add the standard deviation over seeds and n "
@@ -113,7 +115,7 @@ def add_report_commands(add) -> None:
     p.add_argument("run_b", metavar="RUN_B", help="run id or record path")
     p.add_argument("--metric", default=None, help="default: the task's main metric")
     p.add_argument("--split", default=None, help="default: the dev split both runs have")
-    p.add_argument("--checkpoint", choices=["best", "last"], default="best")
+    p.add_argument("--checkpoint", choices=["best", "last"], default="best", help="which checkpoint's predictions")
     p.add_argument("--json", action="store_true", help="one JSON object: score_a, score_b, difference, ci_low, ...")
     report_args(p, selection=False)
 

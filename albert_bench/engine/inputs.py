@@ -6,6 +6,8 @@
     albert_bench_inputs.json
     {"format": "albert-bench-inputs", "version": 1,
      "task": "squad_v2", "labels": [],                    # label names in model-id order (classification)
+     "base_model": "albert-base-v2",                      # the --model it was fine-tuned from
+     "base_name": "my-albert",                            # only with finetune --name: what to call that model
      "max_seq_length": 384,                               # every task
      "doc_stride": 128, "max_query_length": 64,           # SQuAD: windows and question cut
      "max_answer_length": 30, "n_best": 20,               # SQuAD: span decoding
@@ -15,6 +17,8 @@
 transformers ignores the file, so the directory still loads there unchanged. When scoring, each
 value comes from, in this order: the command-line flag, the checkpoint's file, the task's paper
 recipe (ALBERT_FACTS.md section 3). Every record states each value and where it came from.
+The task and base model name the checkpoint ("albert-base-v2 (rte)", `default_name`) and let
+evaluate / predict refuse it on another task (`check_task`).
 
     from albert_bench.engine import inputs
     values, sources = inputs.resolve(task, flags={"max_seq_length": 128}, saved=inputs.read(ckpt))
@@ -26,11 +30,15 @@ import json
 from pathlib import Path
 from typing import Any
 
+from albert_bench import records
 from albert_bench.io import atomic_write_json
 
 INPUTS_FILE = "albert_bench_inputs.json"
 FORMAT, VERSION = "albert-bench-inputs", 1
 SOURCES = ("flag", "checkpoint", "recipe")
+# Every input setting a task may have, with its type (the flags of evaluate / predict, the --set keys).
+TYPES = {"max_seq_length": int, "doc_stride": int, "max_query_length": int, "max_answer_length": int,
+         "n_best": int, "null_threshold": float | None, "max_qa_length": int}
 
 
 def names(task: Any) -> tuple[str, ...]:
@@ -88,13 +96,41 @@ def describe(values: dict, sources: dict, max_len: int) -> dict:
     return out
 
 
-def file_content(task: Any, values: dict) -> dict:
-    return {"format": FORMAT, "version": VERSION, "task": task.name, "labels": list(task.labels),
+def file_content(task: Any, values: dict, base_model: str | None = None, base_name: str | None = None) -> dict:
+    """The file's object. base_model: the --model it was fine-tuned from, as given; base_name: the
+    name that model goes by (finetune's --name, or its own checkpoint's name), when it has one."""
+    base = {"base_model": str(base_model)} if base_model is not None else {}
+    base.update({"base_name": base_name} if base_name else {})
+    return {"format": FORMAT, "version": VERSION, "task": task.name, "labels": list(task.labels), **base,
             **{name: values[name] for name in names(task)}}
 
 
-def write(directory: str | Path, task: Any, values: dict) -> Path:
-    return atomic_write_json(Path(directory) / INPUTS_FILE, file_content(task, values))
+def default_name(saved: dict | None) -> str | None:
+    """A fine-tuned checkpoint's name: the model it was fine-tuned from plus its task,
+    "albert-base-v2 (rte)"; None when its file does not say (older files, other checkpoints)."""
+    if not saved or not saved.get("task") or not saved.get("base_model"):
+        return None
+    return records.fine_tuned_name(saved["base_model"], saved["task"], saved.get("base_name"))
+
+
+def check_task(task: Any, saved: dict | None, model: str, force: bool = False) -> dict:
+    """A checkpoint fine-tuned on another task is refused (its head predicts that task's labels),
+    unless `task.scored_with` names that task (AX with an MNLI model) or `force`. Returns what the
+    record says: {"checkpoint_task": ...} (when the file names it), plus "forced": True."""
+    trained = (saved or {}).get("task")
+    if not trained:
+        return {}
+    if trained == task.name or trained in getattr(task, "scored_with", ()):
+        return {"checkpoint_task": trained}
+    if not force:
+        raise ValueError(f"{model} was fine-tuned on {trained} (its {INPUTS_FILE}), not {task.name}: its head "
+                         f"predicts {trained}'s labels. Score it with --task {trained}, fine-tune on {task.name} "
+                         f"first, or pass --force to score it on {task.name} anyway (the record says so)")
+    return {"checkpoint_task": trained, "forced": True}
+
+
+def write(directory: str | Path, task: Any, values: dict, base_model: str | None = None) -> Path:
+    return atomic_write_json(Path(directory) / INPUTS_FILE, file_content(task, values, base_model))
 
 
 def read(directory: str | Path | None) -> dict | None:

@@ -28,7 +28,7 @@ from typing import Any, Sequence
 import torch
 
 from albert_bench import records
-from albert_bench.engine import health, inputs, tracking
+from albert_bench.engine import fields, health, inputs, tracking
 from albert_bench.modeling.config import AlbertConfig
 from albert_bench.engine.evaluation import collect_outputs, pick_device, resolve_precision
 from albert_bench.modeling.model import (AlbertForMultipleChoice, AlbertForQuestionAnswering,
@@ -40,8 +40,8 @@ from albert_bench.engine.train import TrainResult, TrainSettings, set_seed, trai
 from albert_bench.io import atomic_write_text
 
 PRESET_PREFIX = "preset:"
-# Loop options `overrides` may also carry (besides recipe fields such as lr or batch_size).
-LOOP_OPTIONS = ("checkpoint_every", "eval_batch_size")
+# Loop options `overrides` may also carry (besides recipe fields such as lr or batch_size), with their types.
+LOOP_OPTIONS = {"checkpoint_every": int, "eval_batch_size": int}
 
 
 # ---- models, tokenizers, data ------------------------------------------------------------
@@ -105,26 +105,27 @@ def infer_version(model: str) -> str:
 def resolve_recipe(task: Any, recipe: Any, version: str, overrides: dict, max_steps: int | None):
     """The Recipe object: `recipe` as given when it is one, else looked up by name. `overrides`
     may also hold loop options and the task's input settings (doc_stride...), which are not
-    recipe fields."""
-    skip = set(LOOP_OPTIONS) | set(getattr(task, "input_settings", ()))
-    fields = {k: v for k, v in overrides.items() if k not in skip and v is not None}
-    if max_steps is not None:
-        fields["train_steps"] = max_steps
+    recipe fields. Every override is checked against its field's type here, before any data or
+    model loads (a bad --set is one line naming the key, the value and the type wanted)."""
     if isinstance(recipe, str):
         # Recipes are data in tasks/recipes.py; the task looks its own up, so core never imports tasks.
         base = task.get_recipe(recipe, version=version)
     else:
         base = recipe
+    own_inputs = tuple(getattr(task, "input_settings", ()))
+    kinds = {**fields.field_types(type(base)), **LOOP_OPTIONS,
+             **{k: inputs.TYPES.get(k, Any) for k in own_inputs}}
+    examples = {**base.to_dict(), "checkpoint_every": 500, "eval_batch_size": 64,
+                **{k: getattr(task, k, None) for k in own_inputs}}
+    checked = fields.check_values(overrides, kinds, examples, what="recipe field, loop option or input setting")
+    fields_set = {k: v for k, v in checked.items() if k in base.__dataclass_fields__ and v is not None}
+    if max_steps is not None:
+        fields_set["train_steps"] = max_steps
     from dataclasses import replace
-    unknown = set(fields) - set(base.__dataclass_fields__)
-    if unknown:
-        raise ValueError(f"unknown recipe field(s) {sorted(unknown)} in --set; fields: "
-                         f"{', '.join(base.__dataclass_fields__)}, {', '.join(LOOP_OPTIONS)}"
-                         + "".join(f", {k}" for k in getattr(task, "input_settings", ())))
     # --max-steps shortens the run: keep the paper's warmup FRACTION unless warmup is set too.
-    if "train_steps" in fields and "warmup_steps" not in fields:
-        fields["warmup_steps"] = round(base.warmup_steps * fields["train_steps"] / base.train_steps)
-    return replace(base, **fields)
+    if "train_steps" in fields_set and "warmup_steps" not in fields_set:
+        fields_set["warmup_steps"] = round(base.warmup_steps * fields_set["train_steps"] / base.train_steps)
+    return replace(base, **fields_set)
 
 
 def load_split(task: Any, split: str, data_dir: Any, limit: int | None):
@@ -135,10 +136,17 @@ def load_split(task: Any, split: str, data_dir: Any, limit: int | None):
     return examples
 
 
-def _model_summary(source: str, model: torch.nn.Module) -> dict:
+def _model_summary(source: str, model: torch.nn.Module, name: str | None = None) -> dict:
+    """The record's model: its source, config, size, head, and its name when it has one (--name, or an
+    albert-bench checkpoint's "base (task)"); without one the reports name it by its source."""
     n = sum(p.numel() for p in {id(p): p for p in model.parameters()}.values())
-    return {"source": str(source), "config": model.config.to_dict(), "num_parameters": n,
-            "head": type(model).__name__}
+    return {"source": str(source), **({"name": name} if name else {}), "config": model.config.to_dict(),
+            "num_parameters": n, "head": type(model).__name__}
+
+
+def _checkpoint_name(model: str) -> str | None:
+    """A local albert-bench checkpoint's own name ("albert-base-v2 (rte)"), else None (no download)."""
+    return inputs.default_name(inputs.read(model)) if Path(str(model)).is_dir() else None
 
 
 def _tokenizer_name(tokenizer: Any, model: str) -> str | None:
@@ -176,8 +184,9 @@ def finetune(task: Any, model: str, tokenizer: Any = None, data_dir: str | None 
              overrides: dict | None = None, micro_batch_size: int | None = None, precision: str = "auto",
              gradient_checkpointing: bool = False, qa_head: str = "hf", resume: bool = False,
              overwrite: bool = False, max_train_examples: int | None = None, max_eval_examples: int | None = None,
-             device: str | None = None, log_every: float | None = None, report_to: Any = None,
-             tracking_dir: str | None = None, restart_of: str | None = None, restart_attempt: int | None = None,
+             device: str | None = None, log_every: float | None = None, name: str | None = None,
+             report_to: Any = None, tracking_dir: str | None = None, restart_of: str | None = None,
+             restart_attempt: int | None = None,
              _stop_at_step: int | None = None) -> dict:
     """Fine-tune `model` on `task` with a recipe ("paper", "quick" or a Recipe object), score
     the dev splits during training, keep output_dir/best and output_dir/last, write the run
@@ -185,7 +194,8 @@ def finetune(task: Any, model: str, tokenizer: Any = None, data_dir: str | None 
 
     An output_dir holding a resumable checkpoint needs `resume=True` (continue it) or
     `overwrite=True` (delete it, start over). Resuming a run that already finished returns its
-    record as it is (no second record). `report_to` ("tensorboard,mlflow", a list, "none"): experiment
+    record as it is (no second record). `name` names the model in the record and tables (default:
+    the base model's name; an albert-bench checkpoint's "base (task)"). `report_to` ("tensorboard,mlflow", a list, "none"): experiment
     trackers (engine/tracking.py) that get every step's loss / lr / grad_norm, each evaluation's metrics,
     the config and the final metrics, under the record's run_id; TensorBoard event files go to
     tracking_dir/RUN_ID (default OUTPUT_DIR/tensorboard/RUN_ID). A signal (SIGTERM...) stops
@@ -234,7 +244,9 @@ def finetune(task: Any, model: str, tokenizer: Any = None, data_dir: str | None 
     # What shapes the inputs, saved with every checkpoint so that scoring it later featurizes the same.
     input_values = {name: getattr(rec if name == "max_seq_length" else task, name) for name in inputs.names(task)}
     input_sources = {name: "flag" if name in overrides else "recipe" for name in input_values}
-    saved_inputs = inputs.file_content(task, {**input_values, "max_seq_length": max_len})
+    name = name or _checkpoint_name(model)
+    saved_inputs = inputs.file_content(task, {**input_values, "max_seq_length": max_len}, base_model=str(model),
+                                       base_name=name)
 
     train_features = task.featurize(train_examples, tok, max_len)
     evals = {split: (examples, task.featurize(examples, tok, max_len)) for split, examples in eval_examples.items()}
@@ -276,7 +288,7 @@ def finetune(task: Any, model: str, tokenizer: Any = None, data_dir: str | None 
     record = records.build_record(
         run_id=run_id, kind="finetune", task=task.name,
         splits={"train": task.train_split, "eval": list(evals)},
-        model=_model_summary(model, net), tokenizer=_tokenizer_name(tokenizer, model),
+        model=_model_summary(model, net, name), tokenizer=_tokenizer_name(tokenizer, model),
         recipe=recipe_dict, seed=seed, metrics={"best": result.best_metrics, "last": result.last_metrics},
         best_step=result.best_step, examples=examples, predictions=predictions,
         log=f"{run_id}/log.jsonl", wall_time_s=_total_wall_time(result.segments, started),
@@ -389,17 +401,20 @@ def label_permutation(config: AlbertConfig, task: Any, label_map: dict | None) -
     return [lower.index(w.lower()) for w in wanted]
 
 
-def _load_for_scoring(task: Any, model: str):
-    """from_pretrained with the checkpoint's own labels; refuses a checkpoint without the head.
-    Returns the model and its local directory (None for a preset)."""
+def _model_dir(model: str) -> Path | None:
+    """The checkpoint's local directory (a Hub id downloaded), None for a preset."""
     from albert_bench.modeling.checkpoint import resolve_model_dir
-    directory = resolve_model_dir(model) if not str(model).startswith(PRESET_PREFIX) else None
+    return resolve_model_dir(model) if not str(model).startswith(PRESET_PREFIX) else None
+
+
+def _load_for_scoring(task: Any, model: str, directory: Path | None):
+    """from_pretrained with the checkpoint's own labels; refuses a checkpoint without the head."""
     architectures = AlbertConfig.from_pretrained(directory).architectures if directory else None
     cls = model_class(task, "hf", architectures)
     if architectures and cls.__name__ not in architectures:
         raise ValueError(f"{model} was saved from {architectures[0]}, not {cls.__name__}: it has no trained "
                          f"{task.head} head; fine-tune it first (albert-bench finetune --task {task.name})")
-    return load_model(str(directory or model), cls), directory
+    return load_model(str(directory or model), cls)
 
 
 def _permuted(perm: list[int] | None):
@@ -412,11 +427,14 @@ def evaluate(task: Any, model: str, tokenizer: Any = None, data_dir: str | None 
              split: str | Sequence[str] | None = None, label_map: dict | None = None,
              results_dir: str = "results", max_eval_examples: int | None = None, batch_size: int = 64,
              max_seq_length: int | None = None, input_settings: dict | None = None, precision: str = "auto",
-             device: str | None = None) -> dict:
+             device: str | None = None, force: bool = False, name: str | None = None) -> dict:
     """Score a fine-tuned checkpoint on dev split(s) without training; writes and returns the
     record (metrics "best" and "last" are both this checkpoint's). Inputs are featurized with,
     per setting, `max_seq_length` / `input_settings` (e.g. {"doc_stride": 64}), else the
-    checkpoint's saved settings (albert_bench.engine.inputs), else the paper recipe's.
+    checkpoint's saved settings (albert_bench.engine.inputs), else the paper recipe's. A checkpoint
+    fine-tuned on another task is refused unless the task is scored with it by design (AX: MNLI) or
+    `force` (the record then has "forced": true and "checkpoint_task"). `name` names the model in the
+    record (default: an albert-bench checkpoint's base model and task, "albert-base-v2 (rte)").
 
         evaluate(task=get_task("mnli"), model="some-org/albert-base-v2-mnli", data_dir="glue/MNLI",
                  label_map={"LABEL_0": "entailment", "LABEL_1": "neutral", "LABEL_2": "contradiction"})
@@ -424,7 +442,7 @@ def evaluate(task: Any, model: str, tokenizer: Any = None, data_dir: str | None 
     splits = [split] if isinstance(split, str) else list(split or task.eval_splits)
     record, _ = _score_checkpoint("evaluate", task, model, tokenizer, data_dir, splits, label_map, results_dir,
                                   batch_size, _input_flags(max_seq_length, input_settings), precision, device,
-                                  max_eval_examples)
+                                  max_eval_examples, force=force, name=name)
     record["main_metric"] = task.main_metric
     record["path"] = str(records.write_record(record, results_dir))
     return record
@@ -436,18 +454,20 @@ def _input_flags(max_seq_length: int | None, input_settings: dict | None) -> dic
 
 
 def _score_checkpoint(kind, task, model, tokenizer, data_dir, splits, label_map, results_dir, batch_size,
-                      flags, precision, device, limit=None) -> tuple[dict, dict]:
+                      flags, precision, device, limit=None, force=False, name=None) -> tuple[dict, dict]:
     """What evaluate and predict share: load the checkpoint, featurize and score the splits, write the
     per-example predictions; returns the (unwritten) record and the predictions by split."""
     started, created_at = time.time(), records.utc_now()
     inputs.check_flags(task, flags)  # before loading anything large
+    directory = _model_dir(model)
+    saved = inputs.read(directory)
+    task_check = inputs.check_task(task, saved, model, force)
     dev = pick_device(device)
-    net, directory = _load_for_scoring(task, model)
-    net = net.to(dev).eval()
+    net = _load_for_scoring(task, model, directory).to(dev).eval()
     tok = load_tokenizer(tokenizer, model)
     perm = label_permutation(net.config, task, label_map)
     precision = resolve_precision(precision, dev)
-    values, sources = inputs.resolve(task, flags, inputs.read(directory), version=infer_version(model))
+    values, sources = inputs.resolve(task, flags, saved, version=infer_version(model))
     task = inputs.configure(task, values)
     max_len = min(values["max_seq_length"], net.config.max_position_embeddings)
     data = {}
@@ -460,23 +480,24 @@ def _score_checkpoint(kind, task, model, tokenizer, data_dir, splits, label_map,
     paths = {s: records.write_predictions(results_dir, run_id, s, rows) for s, rows in predictions.items()}
     record = records.build_record(
         run_id=run_id, kind=kind, task=task.name, splits={"eval" if kind == "evaluate" else kind: splits},
-        model=_model_summary(model, net), tokenizer=_tokenizer_name(tokenizer, model),
-        recipe={"max_seq_length": max_len, "eval_batch_size": batch_size, "precision": precision}, seed=None,
+        model=_model_summary(model, net, name or inputs.default_name(saved)),
+        tokenizer=_tokenizer_name(tokenizer, model), recipe={"max_seq_length": max_len, "eval_batch_size": batch_size, "precision": precision}, seed=None,
         metrics={"best": metrics, "last": metrics}, best_step=None,
         examples={s: records.count_examples(ex) for s, (ex, _) in data.items()}, predictions=paths, log=None,
         wall_time_s=time.time() - started, device=records.device_string(dev), created_at=created_at,
         label_map=label_map, label_permutation=perm, inputs=inputs.describe(values, sources, max_len),
-        features={s: len(f) for s, (_, f) in data.items()})
+        features={s: len(f) for s, (_, f) in data.items()}, **task_check)
     return record, predictions
 
 
 def predict(task: Any, model: str, tokenizer: Any = None, data_dir: str | None = None,
             output_dir: str = "predictions", splits: Sequence[str] | None = None, label_map: dict | None = None,
             results_dir: str | None = None, batch_size: int = 64, max_seq_length: int | None = None,
-            input_settings: dict | None = None, precision: str = "auto", device: str | None = None) -> list[Path]:
+            input_settings: dict | None = None, precision: str = "auto", device: str | None = None,
+            force: bool = False, name: str | None = None) -> list[Path]:
     """Write submission files for the test split(s) (task.write_predictions) and a record of
     kind "predict" into `results_dir` (default: output_dir, so nothing lands outside the folders
-    named); returns the written files. Input settings resolve as in `evaluate`.
+    named); returns the written files. Input settings, the task check (`force`) and `name` as in `evaluate`.
 
         predict(task=get_task("rte"), model="runs/rte/best", data_dir="glue/RTE", output_dir="submission")
     """
@@ -484,7 +505,7 @@ def predict(task: Any, model: str, tokenizer: Any = None, data_dir: str | None =
     results_dir = output_dir if results_dir is None else results_dir
     record, predictions = _score_checkpoint("predict", task, model, tokenizer, data_dir, splits, label_map,
                                             results_dir, batch_size, _input_flags(max_seq_length, input_settings),
-                                            precision, device)
+                                            precision, device, force=force, name=name)
     written = [Path(p) for s in splits for p in task.write_predictions(s, predictions[s], output_dir)]
     record["submission_files"] = [str(p) for p in written]
     records.write_record(record, results_dir)

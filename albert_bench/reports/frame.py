@@ -5,8 +5,10 @@
     results.frame                              # one row per (record, checkpoint, split, metric)
     results.runs                               # one row per run
 
-Rows are named after the model a run started from: the preset's card label ("V2 base") when
-the architecture equals an ALBERT preset, else the hub id or the checkpoint directory's name.
+Rows are named after the model a run started from: the record's model.name when it has one
+(--name; an albert-bench checkpoint's base model and task, "albert-base-v2 (rte)"), else the
+preset's card label ("V2 base") when the architecture equals an ALBERT preset, else the hub id
+or the checkpoint directory's name.
 """
 from __future__ import annotations
 
@@ -19,6 +21,7 @@ from typing import Any
 import pandas as pd
 
 from albert_bench.modeling.config import PRESETS
+from albert_bench import records
 from albert_bench.records import SCHEMA_VERSION
 
 # The sizes of the model card, in its row order; V2 rows come before V1 rows.
@@ -28,8 +31,6 @@ CARD_PRESETS = {f"albert-{size}-{v}": (v, size) for v in VERSIONS for size in SI
 # The fields that make two configs the same network (dropout and labels do not).
 ARCHITECTURE_KEYS = ("hidden_size", "num_hidden_layers", "num_attention_heads", "intermediate_size",
                      "embedding_size", "vocab_size", "num_hidden_groups", "inner_group_num")
-# Checkpoint folder names that say nothing about the model: the parent's name is kept too.
-GENERIC_DIRS = {"best", "last", "checkpoint", "final", "model"}
 # SQuAD metrics are already percentages (the official script's x100); every other task's
 # scores are fractions. Counts and thresholds are not scores at all.
 PERCENT_TASKS = ("squad_v1", "squad_v2")
@@ -55,20 +56,7 @@ def label_for(version: str | None, size: str | None) -> str | None:
     return f"{version.upper()} {size}" if version and size else None
 
 
-def source_name(source: str) -> str:
-    """What a run started from, as a row name: a hub id as it is, a local directory by its name
-    (with the parent's name where the folder is just `best` / `last`)."""
-    text = str(source).strip()
-    if text.startswith("preset:"):
-        return text[len("preset:"):]
-    path = Path(text)
-    looks_local = text.startswith(("/", ".", "~")) or path.exists() or len(path.parts) > 2
-    if not looks_local:
-        return text                       # "albert-base-v2" or "org/model"
-    parts = [p for p in path.parts if p not in ("/", ".")]
-    if len(parts) >= 2 and parts[-1].lower() in GENERIC_DIRS:
-        return f"{parts[-2]}/{parts[-1]}"
-    return parts[-1] if parts else text
+source_name = records.model_name   # kept under its old name: reports and tests import it from here
 
 
 def recognise_preset(source: str, config: dict | None) -> tuple[str | None, str | None]:
@@ -259,7 +247,8 @@ def load_results(results_dir: str | Path = "results", strict: bool = False, mode
         model = record.get("model") or {}
         source = str(model.get("source", "?"))
         version, size = recognise_preset(source, model.get("config"))
-        name = label_for(version, size) or source_name(source)
+        # A name the record carries (--name, or a fine-tuned checkpoint's "base (task)") wins.
+        name = model.get("name") or label_for(version, size) or source_name(source)
         names_read["rows"].add(name)
         names_read["sources"].add(source)
         name = renames.get(name, renames.get(source, name))

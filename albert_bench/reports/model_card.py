@@ -58,15 +58,17 @@ def _same_path(a: Any, b: Path) -> bool:
         return False
 
 
-def _own_results(results: Any, model_dir: Path, label: str, finetuned: bool) -> tuple[Any, list[dict]]:
-    """The part of `results` about this model: for a pretrained model the rows under its label;
+def _own_results(results: Any, model_dir: Path, label: str, finetuned: bool, name: str | None = None
+                 ) -> tuple[Any, list[dict]]:
+    """The part of `results` about this model: for a pretrained model the rows under its label (or
+    its --name) and the runs that started from its folder;
     for a fine-tuned checkpoint the runs that wrote it (finetune) or scored it (evaluate)."""
     def mine(record: dict) -> bool:
         if finetuned:
             checkpoints = (record.get("checkpoints") or {}).values()
             return any(_same_path(c, model_dir) for c in checkpoints) or \
                 _same_path((record.get("model") or {}).get("source"), model_dir)
-        return record.get("label") == label
+        return record.get("label") in (label, name) or _same_path((record.get("model") or {}).get("source"), model_dir)
     runs = [r for r in results.records.values() if r.get("kind") in ("finetune", "evaluate") and mine(r)]
     ids = {r["run_id"] for r in runs}
     frame = results.frame[results.frame["run_id"].isin(ids)]
@@ -136,6 +138,44 @@ def _runs_line(results: Any) -> str:
     return ", ".join(f"{task} n={int(n)}" for task, n in counts.items())
 
 
+# What "How to use" loads when the card knows no Hub id (a local folder): never a local path.
+HUB_PLACEHOLDER = "<your-hub-id>"
+INPUTS_FILE = "albert_bench_inputs.json"   # engine/inputs.py writes it beside a fine-tuned checkpoint's config
+
+
+def _repo(model: str, repo_id: str | None) -> str:
+    """--repo-id, else the model's Hub id (a name that is no local path), else the placeholder."""
+    if repo_id:
+        return repo_id
+    return HUB_PLACEHOLDER if Path(str(model)).expanduser().exists() else str(model)
+
+
+def _default_name(model: str, model_dir: Path, finetuned: bool, runs: list[dict]) -> str:
+    """A pretrained model: its own name. A fine-tuned checkpoint: the model it was fine-tuned from plus
+    its task ("albert-base-v2 (rte)"), from its settings file, else from the finetune record that wrote it."""
+    import json
+    from albert_bench.records import fine_tuned_name, model_name
+    if finetuned:
+        path = model_dir / INPUTS_FILE
+        saved = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+        if saved.get("base_model") and saved.get("task"):
+            return fine_tuned_name(saved["base_model"], saved["task"], saved.get("base_name"))
+        wrote = [r for r in runs if r.get("kind") == "finetune" and r.get("task")]
+        if wrote:
+            source = (wrote[0].get("model") or {})
+            return fine_tuned_name(str(source.get("source")), wrote[0]["task"], source.get("name"))
+    return model_name(str(model))
+
+
+def _without_empty_rows(table: Any) -> Any:
+    """The table less its rows whose every cell is missing (an RTE checkpoint has no card column)."""
+    from albert_bench.reports.tables import MISSING
+    keep = ~(table == MISSING).all(axis=1)
+    out = table[keep]
+    out.attrs = dict(table.attrs)
+    return out
+
+
 def _usage(model: str, architecture: str | None) -> str:
     if architecture in PRETRAINED_CLASSES:
         ours = (f"from albert_bench import AlbertForMaskedLM, AlbertTokenizer\n"
@@ -155,14 +195,18 @@ def _usage(model: str, architecture: str | None) -> str:
                   f'tokenizer = AutoTokenizer.from_pretrained("{model}")\n'
                   f'model = {architecture}.from_pretrained("{model}")\n'
                   f'logits = model(**tokenizer("Replace me by any text you\'d like.", return_tensors="pt")).logits')
-    return (f"With albert_bench:\n\n```python\n{ours}\n```\n\n"
+    where = (f"Replace `{HUB_PLACEHOLDER}` with the Hub repository this folder is uploaded to (or write the card "
+             "with `albert-bench card --repo-id ORG/NAME`).\n\n" if model == HUB_PLACEHOLDER else "")
+    return (f"{where}With albert_bench:\n\n```python\n{ours}\n```\n\n"
             f"With transformers:\n\n```python\n{theirs}\n```")
 
 
 def build_model_card(model: str, results_dir: str | None = "results", bias: str | None = None,
                      tasks: Mapping[str, Any] | None = None, license: str = "apache-2.0", language: str = "en",
-                     model_name: str | None = None) -> Any:
-    """The ModelCard (see the module docstring). `tasks`: the task registry, for dataset ids and task types."""
+                     model_name: str | None = None, repo_id: str | None = None) -> Any:
+    """The ModelCard (see the module docstring). `tasks`: the task registry, for dataset ids and task types.
+    model_name: the title (default: `_default_name`); repo_id: the Hub id "How to use" loads (default:
+    the model's Hub id, or a placeholder for a local folder)."""
     from huggingface_hub import ModelCard, ModelCardData
 
     from albert_bench.modeling.checkpoint import resolve_model_dir
@@ -176,11 +220,11 @@ def build_model_card(model: str, results_dir: str | None = "results", bias: str 
     finetuned = architecture not in PRETRAINED_CLASSES
     version, size = recognise_preset(str(model), config.to_dict())
     label = label_for(version, size) or source_name(str(model))
-    name = model_name or source_name(str(model))
     # --results of a folder that does not exist (the default "results" in a fresh clone): a card without scores
     results = load_results(results_dir) if results_dir and Path(results_dir).is_dir() else None
-    own, runs = _own_results(results, model_dir, label, finetuned) if results is not None else (None, [])
+    own, runs = _own_results(results, model_dir, label, finetuned, model_name) if results is not None else (None, [])
     evals = eval_results(own, tasks) if own is not None and not own.frame.empty else []
+    name = model_name or _default_name(str(model), model_dir, finetuned, runs)
     bias_record = _bias_record(bias, results, str(model), model_dir)
     if results is not None and not runs and bias_record is None:
         rows = sorted({f"{r.get('label')} ({(r.get('model') or {}).get('source')})" for r in results.records.values()})
@@ -200,18 +244,19 @@ def build_model_card(model: str, results_dir: str | None = "results", bias: str 
     sections = [f"# {name}", _description(name, label, config, architecture, finetuned, runs, tasks)]
     sections.append("## Model configuration\n\nThis model has the following configuration:\n\n"
                     + "\n".join(f"- {b}" for b in config_bullets(config)))
-    sections.append("## How to use\n\n" + _usage(str(model), architecture))
+    sections.append("## How to use\n\n" + _usage(_repo(str(model), repo_id), architecture))
     if evals:
-        card_table = model_card_table(own)
-        # the footer names a local results folder: not for a published card
-        card_table.attrs["notes"] = [n for n in card_table.attrs.get("notes", []) if n != own.footer()]
-        text = ("## Evaluation results\n\nWhen fine-tuned on downstream tasks, this model achieves the following "
-                "results (dev sets; SQuAD cells F1/EM; the median over runs (seeds), runs per task: "
-                f"{_runs_line(own)}):\n\n" + render(card_table, "md"))
+        card_table = _without_empty_rows(model_card_table(own))
+        tables = [card_table] if len(card_table) else []
         if set(own.frame["task"]) & (set(GLUE_TASKS) - {"mnli", "sst2"}):
-            glue = glue_table(own)
-            glue.attrs["notes"] = [n for n in glue.attrs.get("notes", []) if n != own.footer()]
-            text += "\n\n" + render(glue, "md")
+            tables.append(glue_table(own))
+        for table in tables:   # the footer names a local results folder: not for a published card
+            table.attrs["notes"] = [n for n in table.attrs.get("notes", []) if n != own.footer()]
+        lead = "Scores of this checkpoint" if finetuned else \
+            "When fine-tuned on downstream tasks, this model achieves the following results"
+        squad = "; SQuAD cells F1/EM" if len(card_table) else ""
+        text = (f"## Evaluation results\n\n{lead} (dev sets{squad}; the median over runs (seeds), "
+                f"runs per task: {_runs_line(own)}):\n\n" + "\n\n".join(render(t, "md") for t in tables))
         sections.append(text)
     else:
         sections.append("## Evaluation results\n\nNo run records for this model yet: fine-tune it with "
@@ -245,7 +290,9 @@ def _description(name: str, label: str, config: AlbertConfig, architecture: str 
         config_name = getattr(source, "hf_config", None)
         parts.append(f"**{t}**" + (f" (dataset `{dataset}`" + (f", config `{config_name}`" if config_name else "") + ")"
                                    if dataset else ""))
-    base = sorted({str((r.get("model") or {}).get("source")) for r in runs if r.get("kind") == "finetune"})
+    from albert_bench.records import model_name
+    base = sorted({(r.get("model") or {}).get("name") or model_name(str((r.get("model") or {}).get("source")))
+                   for r in runs if r.get("kind") == "finetune"})
     labels = ", ".join(f"{i} = {v}" for i, v in sorted(config.id2label.items()))
     return (f"An ALBERT model ({architecture}) fine-tuned"
             + (f" from {', '.join(base)}" if base else "")
@@ -255,10 +302,10 @@ def _description(name: str, label: str, config: AlbertConfig, architecture: str 
 
 def write_model_card(model: str, results_dir: str | None = "results", bias: str | None = None,
                      out: str | None = None, tasks: Mapping[str, Any] | None = None, license: str = "apache-2.0",
-                     language: str = "en") -> Path:
+                     language: str = "en", name: str | None = None, repo_id: str | None = None) -> Path:
     """Build the card and write it atomically (default: MODEL/README.md); returns the path."""
     card = build_model_card(model, results_dir=results_dir, bias=bias, tasks=tasks, license=license,
-                            language=language)
+                            language=language, model_name=name, repo_id=repo_id)
     from albert_bench.modeling.checkpoint import resolve_model_dir
     path = Path(out) if out else resolve_model_dir(model) / "README.md"
     return atomic_write_text(path, str(card))
