@@ -2,7 +2,6 @@
 evaluate / predict refuse it on another task unless the pair is scored together by design (AX with
 an MNLI model) or --force (the record says so); and it is named after its base model and task
 (`albert-base-v2 (rte)`), in records, tables and its card, unless --name says otherwise."""
-import json
 
 import pytest
 
