@@ -87,6 +87,13 @@ def test_assess_rules():
     assert lines and "gradient-norm spike" in lines[0]
     with pytest.raises(health.TrainingDiverged, match="step 12: the training loss is inf"):
         watch.check({"step": 12, "loss": float("inf"), "grad_norm": 1.0})
+    # a spiky run prints a few lines, not one per step (a SLURM log stays readable); all are counted
+    lines.clear()
+    noisy_watch = health.LossWatch(flat[:10], say=lines.append)
+    for step in range(11, 41):
+        noisy_watch.check({"step": step, "loss": 1.0, "grad_norm": 1.0 if step % 2 else 1e3})
+    assert len(lines) == health.SPIKE_LINES and "only counted" in lines[-1]
+    assert noisy_watch.shown > health.SPIKE_LINES
 
 
 def test_cli_finetune_that_diverges_exits_1_with_one_line(tiny_checkpoint, tmp_path, capsys):

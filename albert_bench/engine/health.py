@@ -33,6 +33,7 @@ RISE_TOLERANCE = 0.10  # the end's mean must exceed the start's by 10% (relative
 SPIKE_FACTOR = 10.0
 SPIKE_WINDOW = 100
 SPIKE_MIN_HISTORY = 5
+SPIKE_LINES = 5          # spike lines printed per run segment; every spike is counted in the record
 
 
 class TrainingDiverged(RuntimeError):
@@ -64,6 +65,7 @@ class LossWatch:
         self.check_grad_norm, self.say = check_grad_norm, say or (lambda text: print(text, file=sys.stderr))
         self.history: deque = deque(maxlen=SPIKE_WINDOW)
         self.last_finite: float | None = None
+        self.shown = 0      # spike lines printed: a few tell the story, the rest are only counted
         for entry in log:   # a resumed run continues the same history
             self._remember(entry)
 
@@ -83,8 +85,12 @@ class LossWatch:
         if model is not None and not all(bool(p.isfinite().all()) for p in model.parameters()):
             raise TrainingDiverged(step, "a weight", math.nan, self.last_finite, [*log, entry])
         if is_spike(grad_norm, self.history):
-            self.say(f"train: step {step}: gradient-norm spike {grad_norm:.4g} "
-                     f"(> {SPIKE_FACTOR:g}x the running median {median(self.history):.4g})")
+            self.shown += 1
+            if self.shown <= SPIKE_LINES:
+                more = "; further spikes are only counted (the record's health.grad_norm_spikes)" \
+                    if self.shown == SPIKE_LINES else ""
+                self.say(f"train: step {step}: gradient-norm spike {grad_norm:.4g} "
+                         f"(> {SPIKE_FACTOR:g}x the running median {median(self.history):.4g}){more}")
         self._remember(entry)
 
 
