@@ -125,13 +125,16 @@ def summary_rows(sets: tuple[DemoSet, ...], records: list[dict]) -> list[dict]:
     """Per set: the median over seeds of its best dev score, with each seed's score."""
     rows = []
     for demo in sets:
-        scores = []
+        scores, chance = [], demo.chance
         for record in records:
             if record["task"] == demo.task:
                 metrics = next(iter(record["metrics"]["best"].values()))
                 scores.append(metrics[demo.metric])
+                # the trivial baseline computed from this dev set's labels (the record's health)
+                chance = (((record.get("health") or {}).get("baseline") or {}).get("values") or {}).get(
+                    demo.metric, chance)
         rows.append({"task": demo.task, "metric": demo.metric, "score": statistics.median(scores),
-                     "seeds": scores, "chance": demo.chance})
+                     "seeds": scores, "chance": chance})
     return rows
 
 
