@@ -247,6 +247,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--results-dir", default="results", help="where the run records go")
     p.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a recipe field for every task "
                    "(an input setting: for the tasks that have it), e.g. --set lr=2e-5")
+    p.add_argument("--sweep", action="append", metavar="KEY=V1,V2", help="run every value of a recipe field (repeat "
+                   "for a cartesian product), each as --set, in OUTPUT_ROOT/MODEL/TASK/KEY=V/seedK, e.g. "
+                   "--sweep lr=1e-5,2e-5,3e-5; `table` picks each (model, task)'s best dev median")
     p.add_argument("--shard", default=None, metavar="K/N", help="run every N-th job from K (0-based); default: "
                    "SLURM_ARRAY_TASK_ID - SLURM_ARRAY_TASK_MIN of SLURM_ARRAY_TASK_COUNT when set, else all")
     p.add_argument("--dry-run", action="store_true", help="print the plan and each job's finetune line; run nothing")

@@ -24,6 +24,20 @@ def _parse_overrides(pairs: list[str] | None) -> dict:
     return out
 
 
+def _parse_sweep(pairs: list[str] | None) -> dict:
+    """`--sweep lr=1e-5,2e-5 --sweep batch_size=16,32` -> {"lr": [1e-05, 2e-05], "batch_size": [16, 32]};
+    each value read as --set reads it (the plan checks it against its field's type, before anything loads)."""
+    out = {}
+    for pair in pairs or []:
+        if "=" not in pair:
+            raise ValueError(f"--sweep {pair}: expected KEY=V1,V2,... (e.g. --sweep lr=1e-5,2e-5,3e-5)")
+        key, values = (part.strip() for part in pair.split("=", 1))
+        if key in out:
+            raise ValueError(f"--sweep {key} given twice; put every value in one --sweep {key}=V1,V2,...")
+        out[key] = [_parse_overrides([f"{key}={v.strip()}"])[key] for v in values.split(",") if v.strip()]
+    return out
+
+
 def _parse_label_map(text: str | None) -> dict | None:
     """`--label-map LABEL_0=entailment,LABEL_1=not_entailment` -> dict."""
     if not text:
@@ -205,8 +219,8 @@ def cmd_suite(args) -> int:
     from albert_bench.tasks import REGISTRY, get_task
     jobs = suite.plan(models=args.models, tasks=args.tasks, seeds=args.seeds, data_root=args.data_root,
                       output_root=args.output_root, results_dir=args.results_dir, overrides=_parse_overrides(args.set),
-                      get_task=get_task, task_names=list(REGISTRY), recipe=args.recipe, max_steps=args.max_steps,
-                      tokenizer=args.tokenizer, max_train_examples=args.max_train_examples,
+                      sweep=_parse_sweep(args.sweep), get_task=get_task, task_names=list(REGISTRY), recipe=args.recipe,
+                      max_steps=args.max_steps, tokenizer=args.tokenizer, max_train_examples=args.max_train_examples,
                       max_eval_examples=args.max_eval_examples)
     summary = suite.run_suite(jobs, get_task=get_task, shard=suite.parse_shard(args.shard), dry_run=args.dry_run,
                               micro_batch_size=args.micro_batch_size, precision=args.precision,

@@ -28,7 +28,7 @@ def cmd_table(args) -> int:
         text = make_table(results_dir=args.results, kind=args.kind, fmt=args.format, out=args.out, agg=args.agg,
                           checkpoint=args.checkpoint, show_spread=args.show_spread, reference=args.reference,
                           tolerance=args.tolerance, ci=args.ci, bootstrap=args.bootstrap, seed=args.seed, by=args.by,
-                          keep_degenerate=args.keep_degenerate,
+                          keep_degenerate=args.keep_degenerate, select=args.select,
                           **_report_selection(args))
     except NoRecordsError as err:
         return _no_records("table", err)
@@ -105,6 +105,10 @@ def add_report_commands(add) -> None:
                         "(runs: each run's main metric)")
     p.add_argument("--by", default=None, help="leaderboard order: glue, glue-no-wnli, average, or TASK[:METRIC] "
                    "(default: the first of glue, average, the most-run task's main metric that the records can fill)")
+    p.add_argument("--select", choices=["best-median", "all"], default=None,
+                   help="a sweep (suite --sweep: several settings of a model and task): best-median keeps each "
+                        "(model, task)'s setting with the best dev median over seeds (the default), all shows each "
+                        "setting as its own row")
     p.add_argument("--keep-degenerate", action="store_true", help="keep degenerate and diverged runs (marked ‡) "
                    "in the aggregate; by default they are left out and the footer counts them")
     report_args(p)

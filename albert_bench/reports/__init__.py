@@ -3,6 +3,7 @@
     frame.py      load_results -> Results (DataFrame, records, warnings, read/skipped counts)
     tables.py     model_card_table, glue_table, runs_table
     leaderboard.py leaderboard_table (ranked by what the records can fill)
+    sweep.py      a sweep's settings: each (model, task)'s best dev median, or every setting as a row
     render.py     render(table, "md" | "csv" | "latex" | "html" | "json")
     reference.py  the published numbers (model card), with their source
     bootstrap.py  bootstrap intervals from per-example predictions; paired comparison

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 from albert_bench.io import atomic_write_text
-from albert_bench.reports import health
+from albert_bench.reports import health, sweep
 from albert_bench.reports.bootstrap import compare, format_comparison, intervals
 from albert_bench.reports.frame import Results, load_results, require_records
 from albert_bench.reports.leaderboard import leaderboard_table, resolve_by
@@ -38,9 +38,9 @@ def print_warnings(results: Results, already: int = 0) -> None:
 
 
 # Which table flags mean something for which kind (None = the flag was not given).
-FLAG_KINDS = {"--agg": ("model-card", "glue", "leaderboard"), "--show-spread": ("model-card", "glue", "leaderboard"),
+FLAG_KINDS = {"--agg": ("model-card", "glue", "leaderboard"), "--select": ("model-card", "glue", "leaderboard"), "--show-spread": ("model-card", "glue", "leaderboard"),
               "--reference": ("model-card",), "--tolerance": ("model-card",), "--by": ("leaderboard",)}
-WHY_NOT = {"--agg": "one line per run, nothing to aggregate", "--show-spread": "one line per run, no seeds to spread over",
+WHY_NOT = {"--agg": "one line per run, nothing to aggregate", "--select": "one line per run, every setting listed", "--show-spread": "one line per run, no seeds to spread over",
            "--reference": "published numbers are shipped for the model-card table only",
            "--tolerance": "it marks differences from the published numbers of the model-card table",
            "--by": "it orders the leaderboard"}
@@ -60,15 +60,24 @@ def check_flags(kind: str, **given) -> None:
 def build_table(results: Results, kind: str = "model-card", agg: str | None = None, checkpoint: str = "best",
                 show_spread: bool = False, reference: bool = False, tolerance: float | None = None,
                 ci: str | None = None, bootstrap: int = 1000, seed: int = 0, by: str | None = None,
-                keep_degenerate: bool = False):
+                keep_degenerate: bool = False, select: str | None = None):
     """The table `kind` of `results` (a DataFrame with title / notes / data attrs). agg, tolerance and by
     are None when not given: each has a default for the kinds it means something for, and is refused
     (ValueError) for the others, as are show_spread and reference. Degenerate and diverged runs are
     marked ‡ and left out of the aggregate unless `keep_degenerate` (reports/health.py); the runs
-    table lists every run with its health."""
+    table lists every run with its health. A sweep (several recipe settings of one model and task,
+    reports/sweep.py) shows each (model, task)'s best dev median setting, or with select="all" each
+    setting as its own row."""
+    check_flags(kind, select=select)
+    lines = []
+    if kind != "runs":
+        results, lines = sweep.select(results, select or "best-median", checkpoint,
+                                      candidates=health.screen(results, keep_degenerate)[0])
     table = _build_table(results, kind, agg, checkpoint, show_spread, reference, tolerance, ci, bootstrap, seed, by,
                          keep_degenerate)
-    return health.annotate(table, health.screen(results, keep_degenerate)[1], kind)
+    table = health.annotate(table, health.screen(results, keep_degenerate)[1], kind)
+    table.attrs["notes"] = list(table.attrs.get("notes", [])) + lines
+    return table
 
 
 def _build_table(results, kind, agg, checkpoint, show_spread, reference, tolerance, ci, bootstrap, seed, by,

@@ -1,4 +1,4 @@
-"""The suite's grid: which (model, task, seed) jobs, their folders, data and resolved recipes,
+"""The suite's grid: which (model, task, sweep setting, seed) jobs, their folders, data and resolved recipes,
 how a job is recognised in a finished record, and how the grid splits into shards. The
 running half is albert_bench/suite/runner.py (its docstring has the data layout and the rules).
 
@@ -6,11 +6,13 @@ running half is albert_bench/suite/runner.py (its docstring has the data layout 
     from albert_bench.tasks import get_task
     jobs = plan("albert-base-v2", "glue", "1,2,3", data_root="glue", get_task=get_task)
     shard_jobs(jobs, (0, 4))     # jobs 0, 4, 8, ...
+    plan(..., sweep={"lr": [1e-5, 2e-5]})   # x2 jobs: runs/MODEL/TASK/lr=1e-05/seed1 ...
 """
 from __future__ import annotations
 
 import json
 import os
+import itertools
 import shlex
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -46,12 +48,14 @@ class Job:
     restart_attempt: int = 0           # suite --restarts: 0 = the grid's own job, k = its k-th restart
     restart_of: str | None = None      # the run_id of the failed (degenerate / diverged) attempt it replaces
     base_seed: int | None = None       # the grid's seed of a restart (its own seed is derived from it)
+    setting: dict = field(default_factory=dict)     # --sweep: this job's values (also in overrides), {} without one
 
     @property
     def label(self) -> str:
+        where = f"{self.model} {self.task}" + (f" {setting_name(self.setting)}" if self.setting else "")
         if self.restart_attempt:
-            return f"{self.model} {self.task} seed {self.base_seed} restart {self.restart_attempt} (seed {self.seed})"
-        return f"{self.model} {self.task} seed {self.seed}"
+            return f"{where} seed {self.base_seed} restart {self.restart_attempt} (seed {self.seed})"
+        return f"{where} seed {self.seed}"
 
     def finetune_kwargs(self) -> dict:
         restart = {"restart_of": self.restart_of, "restart_attempt": self.restart_attempt} if self.restart_attempt else {}
@@ -119,6 +123,21 @@ def _set_text(value: Any) -> str:
         except json.JSONDecodeError:
             return value
     return json.dumps(value)
+
+
+def setting_name(setting: Mapping) -> str:
+    """{"lr": 2e-05, "batch_size": 16} -> 'lr=2e-05,batch_size=16': a sweep setting's label and folder name."""
+    return ",".join(f"{k}={_set_text(v)}" for k, v in setting.items()).replace(os.sep, "_")
+
+
+def sweep_settings(sweep: Mapping[str, Sequence] | None) -> list[dict]:
+    """{"lr": [1e-5, 2e-5], "batch_size": [16, 32]} -> the cartesian product, first key outermost:
+    [{"lr": 1e-5, "batch_size": 16}, {"lr": 1e-5, "batch_size": 32}, ...]; no sweep: [{}]."""
+    sweep = dict(sweep or {})
+    for key, values in sweep.items():
+        if not values or len({json.dumps(records.to_jsonable(v)) for v in values}) != len(values):
+            raise ValueError(f"--sweep {key}: give one or more distinct values, e.g. --sweep {key}=1e-5,2e-5")
+    return [dict(zip(sweep, values)) for values in itertools.product(*sweep.values())]
 
 
 def record_identity(record: Mapping, like: Mapping) -> dict:
@@ -198,11 +217,14 @@ def plan(models: str | Sequence[str], tasks: str | Sequence[str], seeds: str | S
          overrides: dict | None = None, get_task: Callable | None = None, task_names: Sequence[str] | None = None,
          recipe: str = "paper", max_steps: int | None = None, tokenizer: str | None = None,
          task_overrides: Mapping[str, dict] | None = None, max_train_examples: int | None = None,
-         max_eval_examples: int | None = None) -> list[Job]:
-    """Every (model, task, seed) job, models outermost, seeds innermost. `overrides` (--set)
-    apply to every task that has the field (a SQuAD input setting such as doc_stride is left
-    out of the GLUE jobs); `task_overrides` {task: {...}} add per-task values on top. A bad
-    --set key or task name raises here, before anything runs."""
+         max_eval_examples: int | None = None, sweep: Mapping[str, Sequence] | None = None) -> list[Job]:
+    """Every (model, task, sweep setting, seed) job, models outermost, seeds innermost. `overrides`
+    (--set) apply to every task that has the field (a SQuAD input setting such as doc_stride is left
+    out of the GLUE jobs); `task_overrides` {task: {...}} add per-task values on top. `sweep`
+    {key: [values]} (--sweep) multiplies the grid by the cartesian product of its values, each
+    setting applied as --set is (an input setting only where the task has it), in its own folder
+    MODEL/TASK/lr=2e-05,batch_size=16/seedK. A bad --set / --sweep key or value, or a task name,
+    raises here, before anything runs."""
     if get_task is None:
         raise ValueError("plan needs get_task (the task registry's lookup; core never imports tasks)")
     models = [m.strip() for m in models.split(",")] if isinstance(models, str) else [str(m) for m in models]
@@ -219,23 +241,35 @@ def plan(models: str | Sequence[str], tasks: str | Sequence[str], seeds: str | S
         folders[name] = m
     task_objs = [get_task(n) for n in expand_tasks(tasks, get_task, task_names)]
     all_inputs = {k for t in task_objs for k in getattr(t, "input_settings", ())}
+    both = sorted(set(sweep or {}) & set(overrides or {}))
+    if both:
+        raise ValueError(f"--sweep {both[0]} and --set {both[0]}: a key is either swept or set, not both")
+    settings = sweep_settings(sweep)
+
+    def applies(key: str, task: Any) -> bool:
+        return key not in all_inputs or key in getattr(task, "input_settings", ())
     jobs = []
     for model in models:
         version = runs.infer_version(model)
         for task in task_objs:
-            own = {k: v for k, v in (overrides or {}).items()
-                   if k not in all_inputs or k in getattr(task, "input_settings", ())}
-            own.update((task_overrides or {}).get(task.name, {}))
-            resolved = runs.resolve_recipe(task, recipe, version, own, max_steps).to_dict()
-            input_values = {k: own.get(k, getattr(task, k)) for k in getattr(task, "input_settings", ())}
-            for seed in seeds:
-                jobs.append(Job(
-                    model=model, task=task.name, seed=seed, version=version,
-                    output_dir=str(Path(output_root) / model_folder_name(model) / task.name / f"seed{seed}"),
-                    results_dir=str(results_dir), data_dir=task_data_dir(task, data_root), recipe=recipe,
-                    overrides=own, max_steps=max_steps, tokenizer=tokenizer, max_train_examples=max_train_examples,
-                    max_eval_examples=max_eval_examples, resolved=records.to_jsonable(resolved),
-                    input_values=records.to_jsonable(input_values)))
+            # A task without a swept input setting (doc_stride for GLUE) runs each remaining setting once.
+            own_settings = list({setting_name(s): s for s in
+                                 ({k: v for k, v in s.items() if applies(k, task)} for s in settings)}.values())
+            for setting in own_settings:
+                own = {k: v for k, v in (overrides or {}).items() if applies(k, task)}
+                own.update((task_overrides or {}).get(task.name, {}))
+                own.update(setting)
+                resolved = runs.resolve_recipe(task, recipe, version, own, max_steps).to_dict()
+                input_values = {k: own.get(k, getattr(task, k)) for k in getattr(task, "input_settings", ())}
+                folder = Path(output_root) / model_folder_name(model) / task.name
+                folder = folder / setting_name(setting) if setting else folder
+                for seed in seeds:
+                    jobs.append(Job(
+                        model=model, task=task.name, seed=seed, version=version, output_dir=str(folder / f"seed{seed}"),
+                        results_dir=str(results_dir), data_dir=task_data_dir(task, data_root), recipe=recipe,
+                        overrides=own, max_steps=max_steps, tokenizer=tokenizer, max_train_examples=max_train_examples,
+                        max_eval_examples=max_eval_examples, resolved=records.to_jsonable(resolved),
+                        input_values=records.to_jsonable(input_values), setting=records.to_jsonable(setting)))
     return jobs
 
 

@@ -434,7 +434,7 @@ def final_tables(summary: Summary, tasks: str | Sequence[str]) -> str:
     and those skipped because their record was there. Other records in the folder are left out."""
     from dataclasses import replace
 
-    from albert_bench.reports import glue_table, load_results, model_card_table, render
+    from albert_bench.reports import glue_table, load_results, model_card_table, render, sweep
     mine = {r["run_id"]: r for r in summary.records if r.get("path")}
     if not mine:
         return "(no finished jobs: no table)"
@@ -447,5 +447,9 @@ def final_tables(summary: Summary, tasks: str | Sequence[str]) -> str:
                           runs=results.runs[results.runs["run_id"].isin(kept)], records=kept, read=len(kept),
                           skipped=0, warnings=[w for w in results.warnings if any(k in w for k in kept)])
         ran = sorted({r["task"] for r in results.records.values()})
-        blocks += [render(makers[name](results), "md") for name in tables_for(tasks, ran)]
+        results, chosen = sweep.select(results)          # a --sweep: each (model, task)'s best dev median
+        for name in tables_for(tasks, ran):
+            table = makers[name](results)
+            table.attrs["notes"] = list(table.attrs["notes"]) + chosen
+            blocks.append(render(table, "md"))
     return "\n".join(blocks) or "(no table for these tasks)"
