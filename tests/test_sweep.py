@@ -114,3 +114,30 @@ def test_table_cli_select(tmp_path, capsys):
     assert "V2 base [lr=2e-05]" in out and "V2 base [lr=1e-05]" in out
     assert cli.main(["table", "--kind", "glue", "--results", str(tmp_path)]) == 0
     assert "lr=2e-05 chosen" in capsys.readouterr().out
+
+
+def test_sweep_plot_in_the_plots_and_the_report(tmp_path):
+    """The dev metric against lr, a line per model: medians over seeds, bars from min to max."""
+    from albert_bench.reports import plots
+    from albert_bench.reports.html import write_report
+    _planted(tmp_path / "results")
+    results = load_results(tmp_path / "results")
+    figs = plots.figures(results)
+    assert "sweep" in figs
+    (ax,) = [a for a in figs["sweep"].axes if a.get_title().startswith("rte")]
+    (bars,) = ax.containers           # one errorbar per line (model)
+    line = bars.lines[0]
+    assert list(line.get_xdata()) == [1e-5, 2e-5, 3e-5]
+    assert list(line.get_ydata()) == pytest.approx([62.0, 71.0, 51.0])     # medians over the three seeds
+    assert ax.get_xlabel() == "lr" and ax.get_xscale() == "log" and ax.get_ylim()[1] <= 100
+    assert ax.get_legend().get_texts()[0].get_text() == "V2 base"
+    for fig in figs.values():
+        plots.plt.close(fig)
+    assert sorted(p.name for p in plots.write_plots(results, tmp_path / "plots") if p.stem == "sweep") == \
+        ["sweep.png", "sweep.svg"]
+    page = write_report(results, tmp_path / "report").read_text(encoding="utf-8")
+    assert "Sweep: the dev main metric against the swept setting" in page
+    # without a sweep there is no sweep figure
+    (tmp_path / "plain").mkdir()
+    write_run(tmp_path / "plain", task="sst2", metrics={"dev": {"accuracy": 0.9}})
+    assert "sweep" not in plots.figures(load_results(tmp_path / "plain"))

@@ -35,6 +35,8 @@ CAPTIONS = {
     "params": "Score against parameter count (millions, log axis), one marker per model (named in the legend).",
     "seeds": "Seed spread: one dot per run, the median as a line.",
     "curves": "Training loss (running mean) and the dev metric against step, from the step logs.",
+    "sweep": "Sweep: the dev main metric against the swept setting, a line per model (median over seeds, bars: "
+             "min to max).",
 }
 STYLE = """
 body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;margin:2em auto;max-width:1200px;color:#222;

@@ -28,7 +28,7 @@ from albert_bench.records import read_jsonl  # noqa: E402
 from albert_bench.reports.frame import Results  # noqa: E402
 from albert_bench.reports.tables import aggregate, main_metrics, model_order  # noqa: E402,F401
 
-NAMES = ("scores", "params", "seeds", "curves")
+NAMES = ("scores", "params", "seeds", "curves", "sweep")   # "sweep" only when the records hold one
 MAX_MODELS = 12          # bars per task group; more would be unreadable
 MAX_LEGEND_RUNS = 8      # training curves: a legend only up to this many runs per task
 SIGNED_METRICS = {"matthews_correlation", "pearson", "spearmanr"}   # scores that run from -100 to 100
@@ -240,10 +240,63 @@ def curves_figure(results: Results):
     return fig
 
 
+def sweep_figure(results: Results):
+    """Per task of a sweep (suite --sweep): the dev main metric against the swept setting (lr when it
+    is swept, else the first numeric key that varies), a line per model and setting of the other swept
+    keys; points are medians over seeds, bars span the seeds' min to max. None without a sweep."""
+    from albert_bench.reports.sweep import swept
+    found = swept(results)
+    mains = main_metrics(results)
+    lines: dict[str, list] = {}   # task -> [(label, x key, {x: [scores]})]
+    frame = results.frame[(results.frame["checkpoint"] == "best") & results.frame["score"].notna()]
+    for (model, task), (varying, recipes) in found.items():
+        numeric = [k for k in varying if all(isinstance(r.get(k), (int, float)) for r in recipes.values())]
+        if task not in mains or not numeric:
+            continue
+        x_key = "lr" if "lr" in numeric else numeric[0]
+        split, metric = mains[task]
+        groups: dict[str, dict] = {}
+        for run_id, recipe in recipes.items():
+            rest = ",".join(f"{k}={recipe.get(k)}" for k in varying if k != x_key)
+            scores = frame[(frame["run_id"] == run_id) & (frame["split"] == split) & (frame["metric"] == metric)]
+            groups.setdefault(f"{model}" + (f" [{rest}]" if rest else ""), {}).setdefault(
+                recipe[x_key], []).extend(scores["score"])
+        lines.setdefault(task, []).extend((label, x_key, points) for label, points in groups.items())
+    if not lines:
+        return None
+    fig, axes = _grid(len(lines))
+    for ax, (task, task_lines) in zip(axes, lines.items()):
+        split, metric = mains[task]
+        shown = []
+        for label, x_key, points in task_lines:
+            xs = sorted(x for x in points if points[x])
+            med = np.array([np.median(points[x]) for x in xs])
+            low = med - np.array([min(points[x]) for x in xs])
+            high = np.array([max(points[x]) for x in xs]) - med
+            ax.errorbar(xs, med, yerr=[low, high], marker="o", capsize=3, label=label)
+            shown += [v for x in xs for v in points[x]]
+        if len({x for _, _, p in task_lines for x in p}) > 1 and min(x for _, _, p in task_lines for x in p) > 0:
+            ax.set_xscale("log")
+        ax.set_xlabel(task_lines[0][1])
+        ax.set_ylabel("score (%)")
+        ax.set_title(f"{task}: {metric} ({split})", fontsize=10)
+        percent_limits(ax, shown, metric)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
+    fig.suptitle("Sweep: median over seeds, bars min to max", fontsize=10)
+    fig.tight_layout(rect=(0, 0, 1, 0.95))
+    return fig
+
+
 def figures(results: Results, intervals: pd.DataFrame | None = None) -> dict:
-    """name -> matplotlib Figure, for every figure in NAMES (caller closes them)."""
-    return {"scores": scores_figure(results, intervals), "params": params_figure(results, intervals),
-            "seeds": seeds_figure(results), "curves": curves_figure(results)}
+    """name -> matplotlib Figure, for every figure in NAMES (caller closes them); "sweep" only when the
+    records hold a sweep."""
+    out = {"scores": scores_figure(results, intervals), "params": params_figure(results, intervals),
+           "seeds": seeds_figure(results), "curves": curves_figure(results)}
+    sweep = sweep_figure(results)
+    if sweep is not None:
+        out["sweep"] = sweep
+    return out
 
 
 def figure_bytes(fig, fmt: str, dpi: int = 110, **savefig) -> bytes:

@@ -34,18 +34,25 @@ def _text(value) -> str:
     return value if isinstance(value, str) else json.dumps(value)
 
 
-def settings(results: Results) -> dict[str, str]:
-    """run_id -> its setting ('lr=2e-05,batch_size=16') for the runs of a (model, task) whose recipes
-    differ; runs of a (model, task) with one recipe are not listed."""
+def swept(results: Results) -> dict[tuple[str, str], tuple[list[str], dict[str, dict]]]:
+    """(model, task) -> (the recipe keys that vary among its finetune records, run_id -> recipe), for
+    the (model, task)s whose recipes differ."""
     out = {}
     finetuned = results.runs[results.runs["kind"] == "finetune"]     # an evaluate record's recipe is another kind
-    for _, runs in finetuned.groupby(["model", "task"], sort=False):
+    for key, runs in finetuned.groupby(["model", "task"], sort=False):
         recipes = {run_id: results.records[run_id].get("recipe") or {} for run_id in runs["run_id"]}
         keys = list(dict.fromkeys(k for r in recipes.values() for k in r))
         varying = [k for k in keys if len({_text(r.get(k)) for r in recipes.values()}) > 1]
         if varying:
-            out.update({run_id: ",".join(f"{k}={_text(r.get(k))}" for k in varying) for run_id, r in recipes.items()})
+            out[key] = (varying, recipes)
     return out
+
+
+def settings(results: Results) -> dict[str, str]:
+    """run_id -> its setting ('lr=2e-05,batch_size=16') for the runs of a (model, task) whose recipes
+    differ; runs of a (model, task) with one recipe are not listed."""
+    return {run_id: ",".join(f"{k}={_text(r.get(k))}" for k in varying)
+            for varying, recipes in swept(results).values() for run_id, r in recipes.items()}
 
 
 def select(results: Results, mode: str = "best-median", checkpoint: str = "best",
