@@ -131,12 +131,17 @@ def test_sweep_plot_in_the_plots_and_the_report(tmp_path):
     assert list(line.get_ydata()) == pytest.approx([62.0, 71.0, 51.0])     # medians over the three seeds
     assert ax.get_xlabel() == "lr" and ax.get_xscale() == "log" and ax.get_ylim()[1] <= 100
     assert ax.get_legend().get_texts()[0].get_text() == "V2 base"
+    # the other figures show the chosen setting, as the tables do: rte's point is lr=2e-05's median
+    (scores_ax,) = [a for a in figs["scores"].axes if a.get_title().startswith("rte")]
+    assert [c.lines[0].get_ydata()[0] for c in scores_ax.containers] == pytest.approx([71.0])
     for fig in figs.values():
         plots.plt.close(fig)
     assert sorted(p.name for p in plots.write_plots(results, tmp_path / "plots") if p.stem == "sweep") == \
         ["sweep.png", "sweep.svg"]
     page = write_report(results, tmp_path / "report").read_text(encoding="utf-8")
     assert "Sweep: the dev main metric against the swept setting" in page
+    # the page's tables show the chosen setting, as `table` does, and say so
+    assert "lr=2e-05 chosen" in page and "optimistic" in page
     # without a sweep there is no sweep figure
     (tmp_path / "plain").mkdir()
     write_run(tmp_path / "plain", task="sst2", metrics={"dev": {"accuracy": 0.9}})

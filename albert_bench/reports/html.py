@@ -17,7 +17,7 @@ from typing import Any
 import pandas as pd
 
 from albert_bench.io import atomic_write_text
-from albert_bench.reports import health, plots
+from albert_bench.reports import health, plots, sweep
 from albert_bench.reports.bootstrap import intervals as bootstrap_intervals
 from albert_bench.reports.frame import NOT_SCORES, Results
 from albert_bench.reports.bias import PAPER_CROWS_PAIRS
@@ -246,9 +246,15 @@ def _img(png: bytes, caption: str) -> str:
 def build_report(results: Results, bootstrap: int = 1000, seed: int = 0, agg: str = "median",
                  checkpoint: str = "best", reference: bool = True, tolerance: float = 1.0) -> str:
     every, (results, screen) = results, health.screen(results)   # degenerate / diverged runs: left out, listed
+    # A sweep: the tables and plots show each (model, task)'s best dev-median setting, as `table` does;
+    # the sweep plot shows every setting.
+    all_settings = results
+    results, chosen = sweep.select(results, "best-median", checkpoint)
     spans = bootstrap_intervals(results, resamples=bootstrap, seed=seed) if bootstrap else None
     sections = []
     foot = results.footer()
+    if chosen:
+        sections.append(_section("Sweep", "\n".join(f"<p>{esc(line)}</p>" for line in chosen), "sweep"))
     card = model_card_table(results, agg, checkpoint, intervals=spans, ci="pm" if spans is not None else None)
     card = health.annotate(card, screen, "model-card")
     sections.append(_section("Model card table", _table(card, foot), "card"))
@@ -264,7 +270,7 @@ def build_report(results: Results, bootstrap: int = 1000, seed: int = 0, agg: st
     if not results.frame.empty:
         sections.append(_section("Leaderboard", _table(leaderboard_table(results, agg=agg, checkpoint=checkpoint),
                                                        foot), "leaderboard"))
-    figs = plots.figures(results, spans)
+    figs = plots.figures(all_settings, spans)    # chooses the same settings, and adds the sweep plot
     body = []
     for name, fig in figs.items():
         body.append(_img(plots.figure_bytes(fig, "png", dpi=FIGURE_DPI), CAPTIONS[name]))

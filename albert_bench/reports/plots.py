@@ -290,9 +290,12 @@ def sweep_figure(results: Results):
 
 def figures(results: Results, intervals: pd.DataFrame | None = None) -> dict:
     """name -> matplotlib Figure, for every figure in NAMES (caller closes them); "sweep" only when the
-    records hold a sweep."""
-    out = {"scores": scores_figure(results, intervals), "params": params_figure(results, intervals),
-           "seeds": seeds_figure(results), "curves": curves_figure(results)}
+    records hold a sweep, whose other figures show each (model, task)'s best dev-median setting, as
+    the tables do (reports/sweep.py)."""
+    from albert_bench.reports.sweep import select
+    chosen = select(results)[0]
+    out = {"scores": scores_figure(chosen, intervals), "params": params_figure(chosen, intervals),
+           "seeds": seeds_figure(chosen), "curves": curves_figure(chosen)}
     sweep = sweep_figure(results)
     if sweep is not None:
         out["sweep"] = sweep
