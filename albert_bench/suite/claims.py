@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Callable
 
 from albert_bench.io import atomic_write_json
+from albert_bench.suite.procfs import stat_fields
 
 SUFFIX = ".claim"
 DEFAULT_TIMEOUT = 300.0     # seconds without a heartbeat before another host's claim is stale
@@ -66,10 +67,8 @@ def validate(timeout: float, heartbeat: float) -> None:
 
 def _pid_start(pid: int) -> str | None:
     """The pid's start time in clock ticks since boot (Linux /proc), None elsewhere or when gone."""
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
-    except (OSError, IndexError):
-        return None
+    fields = stat_fields(pid)
+    return fields[19] if fields and len(fields) > 19 else None
 
 
 def _alive(pid: int, start: str | None) -> bool:
@@ -80,11 +79,9 @@ def _alive(pid: int, start: str | None) -> bool:
         return False
     except PermissionError:
         pass   # it exists, under another user
-    try:
-        if Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z":
-            return False   # killed, not yet reaped by its parent
-    except (OSError, IndexError):
-        pass
+    fields = stat_fields(pid)
+    if fields and fields[0] == "Z":
+        return False   # killed, not yet reaped by its parent
     now = _pid_start(pid)
     return start is None or now is None or now == start
 

@@ -30,6 +30,7 @@ import sys
 import time
 from pathlib import Path
 
+from albert_bench.suite.procfs import stat_fields
 from albert_bench.suite.slurm_conf import (_cmdline, _free_port, _mem_total_mib, _pid_alive, _slurm_zombies,
                                            _wait_gone, conf_lines)
 
@@ -310,9 +311,10 @@ class LocalSlurm:
                 continue
             pid = int(entry)
             try:
-                with open(f"/proc/{pid}/stat") as f:
-                    ppid = int(f.read().rsplit(")", 1)[1].split()[1])
-                children.setdefault(ppid, []).append(pid)
+                fields = stat_fields(pid)
+                if fields is None:
+                    continue
+                children.setdefault(int(fields[1]), []).append(pid)
                 with open(f"/proc/{pid}/comm") as f:
                     if f.read().strip() != "slurmstepd":
                         continue

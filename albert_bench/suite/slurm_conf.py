@@ -12,6 +12,8 @@ import socket
 import time
 from pathlib import Path
 
+from albert_bench.suite.procfs import stat_fields
+
 
 def conf_lines(b: Path, hostname: str, cpus: int, real_mem: int, ctld_port: int, slurmd_port: int,
                cred_expire: int) -> list[str]:
@@ -101,13 +103,8 @@ def _mem_total_mib() -> int:
 
 def _pid_alive(pid: int) -> bool:
     """True if pid exists and is not a zombie."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            # The state field follows the parenthesised command name.
-            state = f.read().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return False
-    return state not in ("Z", "X")
+    fields = stat_fields(pid)
+    return bool(fields) and fields[0] not in ("Z", "X")
 
 
 def _wait_gone(pids: list[int], timeout: float = 2.0) -> None:
