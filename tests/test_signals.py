@@ -6,7 +6,6 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -20,6 +19,7 @@ import torch.multiprocessing as mp
 from albert_bench.cli import main
 from albert_bench.engine.signals import EXIT_STOPPED, TrainingStopped
 from albert_bench.engine.train import TrainSettings, train
+from test_ddp import _free_port
 from test_pretrain import write_corpus
 from test_train import toy_model, toy_scorer
 from toy_task import ToyTask
@@ -177,16 +177,10 @@ def _ddp_worker(rank, world, port, out, resume, report):
     Path(report, f"rank{rank}.json").write_text(json.dumps(result))
 
 
-def _port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_ddp_signal_to_one_rank_stops_both_at_the_same_step(tmp_path):
     out, report = tmp_path / "two", tmp_path / "report"
     report.mkdir()
-    ctx = mp.spawn(_ddp_worker, args=(2, _port(), str(out), False, str(report)), nprocs=2, join=False)
+    ctx = mp.spawn(_ddp_worker, args=(2, _free_port(), str(out), False, str(report)), nprocs=2, join=False)
     deadline = time.time() + 60
     while not (out / "best").is_dir() and time.time() < deadline:   # past the first evaluation (step 20)
         time.sleep(0.01)
@@ -199,7 +193,7 @@ def test_ddp_signal_to_one_rank_stops_both_at_the_same_step(tmp_path):
     assert 20 <= step < DDP["train_steps"]
     assert json.loads((out / "checkpoint" / "trainer_state.json").read_text())["step"] == step
 
-    mp.spawn(_ddp_worker, args=(2, _port(), str(out), True, str(report)), nprocs=2, join=True)
+    mp.spawn(_ddp_worker, args=(2, _free_port(), str(out), True, str(report)), nprocs=2, join=True)
     task = ToyTask(n=16)
     examples = task.load("train")
     features = task.featurize(examples, None, 32)
