@@ -16,7 +16,7 @@ FACTS = {  # ALBERT_FACTS.md section 1
 }
 
 
-@pytest.mark.parametrize("name", [p for p in PRESETS if p != "albert-tiny"])
+@pytest.mark.parametrize("name", [p for p in PRESETS if p.startswith("albert-") and p != "albert-tiny"])
 def test_presets_match_facts(name):
     cfg = AlbertConfig.from_preset(name)
     size, version = name.split("-")[1:]
@@ -40,10 +40,33 @@ def test_unknown_preset_lists_known():
     (dict(problem_type="ranking"), "problem_type"),
     (dict(hidden_size=30, num_attention_heads=4), "num_attention_heads"),
     (dict(num_labels=3, id2label={0: "a", 1: "b"}), "num_labels=3"),
+    (dict(shared_sublayer="embeddings"), "shared_sublayer='embeddings' must be one of"),
+    (dict(shared_sublayer="ffn"), "num_hidden_groups=2 .*with_sharing"),      # TINY: 2 layers, 1 group
+    (dict(shared_sublayer="attention", num_hidden_groups=2, inner_group_num=2), "inner_group_num=1"),
 ])
 def test_invalid_values(bad, match):
     with pytest.raises(ConfigError, match=match):
         AlbertConfig(**{**VARIANTS["v2"], **bad})
+
+
+def test_shared_sublayer_written_only_when_set(tmp_path):
+    plain = AlbertConfig(**VARIANTS["v2"])
+    assert "shared_sublayer" not in plain.to_dict()        # HF config.json files stay as they were
+    shared = plain.with_overrides(num_hidden_groups=plain.num_hidden_layers, shared_sublayer="attention")
+    assert shared.to_dict()["shared_sublayer"] == "attention"
+    shared.save_pretrained(tmp_path)
+    assert AlbertConfig.from_pretrained(tmp_path) == shared
+
+
+def test_bert_shaped_presets():
+    base, large = AlbertConfig.from_preset("bert-base-shaped"), AlbertConfig.from_preset("bert-large-shaped")
+    assert (base.hidden_size, base.num_hidden_layers, base.num_attention_heads, base.intermediate_size,
+            base.embedding_size, base.num_hidden_groups) == (768, 12, 12, 3072, 768, 12)
+    assert (large.hidden_size, large.num_hidden_layers, large.num_attention_heads, large.intermediate_size,
+            large.embedding_size, large.num_hidden_groups) == (1024, 24, 16, 4096, 1024, 24)
+    for cfg in (base, large):
+        assert cfg.vocab_size == 30000 and cfg.hidden_dropout_prob == cfg.attention_probs_dropout_prob == 0.1
+        assert cfg.shared_sublayer is None
 
 
 def test_labels_derived_and_overrides():

@@ -162,7 +162,7 @@ def test_bf16_autocast_cpu():
 FACTS_PARAMS = {"base": 11_683_584, "large": 17_683_968, "xlarge": 58_724_864, "xxlarge": 222_595_584}
 
 
-@pytest.mark.parametrize("preset", [p for p in PRESETS if p != "albert-tiny"])
+@pytest.mark.parametrize("preset", [p for p in PRESETS if p.startswith("albert-") and p != "albert-tiny"])
 def test_preset_parameter_counts(preset):
     cfg = AlbertConfig.from_preset(preset)
     with torch.device("meta"):  # shapes only: instant even for xxlarge

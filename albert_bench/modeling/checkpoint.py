@@ -8,6 +8,12 @@ logger lists what was newly initialized and what was unused.
 
     model = AlbertForSequenceClassification.from_pretrained("path/to/albert-base-v2", num_labels=3)
     model.save_pretrained("out/", tokenizer=tok)   # transformers' AlbertFor*.from_pretrained reads it
+
+...unless config.shared_sublayer is set (paper Table 4's shared-attention / shared-FFN): transformers
+has no such model. Its AlbertModel would build num_hidden_groups separate layers, load group 0's
+shared sublayer and randomly initialize the rest with only a load-report warning, so such a folder
+holds its weights as albert_bench_model.safetensors (a name transformers never reads: it stops with
+"no file named model.safetensors") plus ALBERT_BENCH_ONLY.md saying why; only albert_bench loads it.
 """
 from __future__ import annotations
 
@@ -20,13 +26,15 @@ from typing import Any
 import torch
 
 from albert_bench.modeling.config import CONFIG_NAME, AlbertConfig
-from albert_bench.io import atomic_write
+from albert_bench.io import atomic_write, atomic_write_text
 
 logger = logging.getLogger("albert_bench")
 
 SAFETENSORS_NAME = "model.safetensors"
 SAFETENSORS_INDEX_NAME = "model.safetensors.index.json"
 BIN_NAME = "pytorch_model.bin"
+SHARED_SUBLAYER_NAME = "albert_bench_model.safetensors"   # weights of a shared_sublayer model (see above)
+NOTICE_NAME = "ALBERT_BENCH_ONLY.md"
 # Buffers older transformers versions saved; they are recomputed, never loaded.
 _IGNORED_SUFFIXES = ("embeddings.position_ids", "embeddings.token_type_ids")
 _PREFIX = "albert."
@@ -54,7 +62,7 @@ def resolve_model_dir(path_or_id: str | os.PathLike) -> Path:
         # Only what we read: skip the TF/Flax/Rust weights hub ALBERT repos also carry.
         local = Path(snapshot_download(name, local_files_only=offline,
                                        allow_patterns=["*.json", "*.safetensors", "spiece.model"]))
-        if not (local / SAFETENSORS_NAME).exists() and not (local / SAFETENSORS_INDEX_NAME).exists():
+        if not any((local / n).exists() for n in (SAFETENSORS_NAME, SAFETENSORS_INDEX_NAME, SHARED_SUBLAYER_NAME)):
             local = Path(snapshot_download(name, local_files_only=offline, allow_patterns=[BIN_NAME]))
         return local
     except Exception as e:  # offline, unknown id, no connection: all end the same way for the user
@@ -66,7 +74,8 @@ def resolve_model_dir(path_or_id: str | os.PathLike) -> Path:
 
 
 def read_state_dict(directory: Path) -> tuple[dict[str, torch.Tensor], Path]:
-    """The weights in `directory` (CPU tensors) and the file they came from."""
+    """The weights in `directory` (CPU tensors) and the file they came from (a shared_sublayer
+    model's albert_bench_model.safetensors first)."""
     from safetensors.torch import load_file
 
     def read_safetensors(file: Path) -> dict[str, torch.Tensor]:
@@ -76,7 +85,10 @@ def read_state_dict(directory: Path) -> tuple[dict[str, torch.Tensor], Path]:
             raise CheckpointError(f"cannot read {file}: {e}. The file is truncated or corrupt; "
                                   "download or save it again") from None
 
-    single, index, binary = (directory / n for n in (SAFETENSORS_NAME, SAFETENSORS_INDEX_NAME, BIN_NAME))
+    ours, single, index, binary = (directory / n for n in (SHARED_SUBLAYER_NAME, SAFETENSORS_NAME,
+                                                           SAFETENSORS_INDEX_NAME, BIN_NAME))
+    if ours.exists():
+        return read_safetensors(ours), ours
     if single.exists():
         return read_safetensors(single), single
     if index.exists():
@@ -98,7 +110,7 @@ def read_state_dict(directory: Path) -> tuple[dict[str, torch.Tensor], Path]:
             raise CheckpointError(f"{binary} does not hold a plain state dict of tensors")
         return state, binary
     raise CheckpointError(f"no weights found in {directory}: expected {SAFETENSORS_NAME} "
-                          f"(or {SAFETENSORS_INDEX_NAME}, or {BIN_NAME})")
+                          f"(or {SAFETENSORS_INDEX_NAME}, or {BIN_NAME}, or {SHARED_SUBLAYER_NAME})")
 
 
 # ---- matching keys -----------------------------------------------------------------------
@@ -119,7 +131,9 @@ def tied_aliases(model: torch.nn.Module) -> dict[str, str]:
 
 def match_keys(state: dict[str, torch.Tensor], model: torch.nn.Module) -> dict[str, torch.Tensor]:
     """Rename a checkpoint's keys to the model's naming: add/strip the `albert.` prefix (bare
-    AlbertModel <-> heads), fold tied aliases onto their canonical key, drop stale buffers."""
+    AlbertModel <-> heads), fold tied aliases onto their canonical key, drop stale buffers. An alias
+    whose value differs from its canonical one (a checkpoint with distinct layers where this model
+    shares one module) stays, so the load reports it as unused."""
     state = {k: v for k, v in state.items() if not k.endswith(_IGNORED_SUFFIXES)}
     model_has_prefix = any(k.startswith(_PREFIX) for k in model.state_dict())
     file_has_prefix = any(k.startswith(_PREFIX) for k in state)
@@ -130,9 +144,11 @@ def match_keys(state: dict[str, torch.Tensor], model: torch.nn.Module) -> dict[s
     for alias, canonical in tied_aliases(model).items():
         # Older HF files hold the tied decoder weight/bias too (equal to the canonical ones);
         # a file with only the alias still provides the value.
-        value = state.pop(alias, None)
+        value = state.get(alias)
         if value is not None and canonical not in state:
-            state[canonical] = value
+            state[canonical] = state.pop(alias)
+        elif value is not None and value.shape == state[canonical].shape and torch.equal(value, state[canonical]):
+            del state[alias]
     return state
 
 
@@ -151,11 +167,32 @@ def load_weights(model: torch.nn.Module, directory: Path) -> None:
     new = sorted(expected.keys() - state.keys())
     unused = sorted(state.keys() - expected.keys())
     name = type(model).__name__
+    shared = getattr(model.config, "shared_sublayer", None)
+    encoder_new = [k for k in new if k.removeprefix(_PREFIX).startswith("encoder.")]
+    if shared and encoder_new:  # the shared module lives in group 0's keys; missing, it would be random
+        raise CheckpointError(
+            f"{file}: config.json says shared_sublayer={shared!r} but the weights lack encoder keys "
+            f"{encoder_new[:4]}{' ...' if len(encoder_new) > 4 else ''}; this is not the checkpoint that "
+            "config describes. Save the model again with albert_bench's save_pretrained, or remove "
+            "shared_sublayer from config.json if the folder holds a plain ALBERT")
     if new or unused:
         logger.warning("%s loaded from %s; newly initialized: %s; unused from checkpoint: %s",
                        name, file, new or "none", unused or "none")
     else:
         logger.info("%s loaded from %s; all %d weights used, none newly initialized", name, file, len(expected))
+
+
+def shared_sublayer_notice(shared: str) -> str:
+    """ALBERT_BENCH_ONLY.md of a shared_sublayer folder: what it is and who can load it."""
+    return (f"# An albert-bench model that transformers cannot load\n\n"
+            f"config.json sets `shared_sublayer: \"{shared}\"` (ALBERT paper Table 4, shared-{shared}): every "
+            f"layer has its own weights except the {shared} sublayer, one module shared by all layers. "
+            f"Hugging Face transformers' ALBERT has no such model: its AlbertModel would build "
+            f"num_hidden_groups independent layers and randomly initialize all but the first layer's {shared} "
+            f"weights. So the weights are stored as `{SHARED_SUBLAYER_NAME}`, a file transformers never "
+            f"reads (it stops with \"no file named model.safetensors\"), instead of `{SAFETENSORS_NAME}`.\n\n"
+            f"Load it with albert_bench:\n\n```python\nfrom albert_bench import AlbertModel\n"
+            f"model = AlbertModel.from_pretrained(\"path/to/this/folder\")\n```\n")
 
 
 # ---- the mixin ---------------------------------------------------------------------------
@@ -176,14 +213,27 @@ class CheckpointMixin:
 
     def save_pretrained(self, directory: str | os.PathLike, tokenizer: Any = None) -> Path:
         """Write config.json (architectures=[class name]) and model.safetensors atomically.
-        Tied aliases are left out, as transformers 5 does; its loader re-ties them."""
+        Tied aliases are left out, as transformers 5 does; its loader re-ties them. With
+        config.shared_sublayer: albert_bench_model.safetensors + ALBERT_BENCH_ONLY.md instead (the
+        module docstring says why), and stale Hugging Face weight files there are removed."""
         from safetensors.torch import save_file
 
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
         aliases = tied_aliases(self)
         state = {k: v.detach().to("cpu").contiguous() for k, v in self.state_dict().items() if k not in aliases}
-        atomic_write(directory / SAFETENSORS_NAME, lambda tmp: save_file(state, tmp, metadata={"format": "pt"}))
+        shared = self.config.shared_sublayer
+        # The other kind's files would be read instead (by transformers, or by us): none left stale.
+        stale = (SAFETENSORS_NAME, SAFETENSORS_INDEX_NAME, BIN_NAME) if shared else (SHARED_SUBLAYER_NAME, NOTICE_NAME)
+        for name in stale:
+            (directory / name).unlink(missing_ok=True)
+        weights = SHARED_SUBLAYER_NAME if shared else SAFETENSORS_NAME
+        atomic_write(directory / weights, lambda tmp: save_file(state, tmp, metadata={"format": "pt"}))
+        if shared:
+            atomic_write_text(directory / NOTICE_NAME, shared_sublayer_notice(shared))
+            logger.warning("%s: shared_sublayer=%r (one %s module for every layer): transformers cannot load this "
+                           "folder, albert_bench's from_pretrained can (%s there says why)", directory, shared,
+                           shared, NOTICE_NAME)
         self.config.with_overrides(architectures=[type(self).__name__]).save_pretrained(directory)
         if tokenizer is not None:
             tokenizer.save_pretrained(directory)

@@ -1,5 +1,6 @@
-"""ALBERT configuration: a plain dataclass whose field names are exactly Hugging Face's, the
-eight published presets as a dict literal, and reading/writing Hugging Face `config.json`.
+"""ALBERT configuration: a plain dataclass whose field names are exactly Hugging Face's (plus our own
+shared_sublayer, written only when set), the eight published presets and two BERT-shaped ones as a
+dict literal, and reading/writing Hugging Face `config.json`.
 
     from albert_bench.modeling.config import AlbertConfig
     cfg = AlbertConfig.from_preset("albert-base-v2")
@@ -17,6 +18,7 @@ from albert_bench.io import atomic_write_json
 
 CONFIG_NAME = "config.json"
 ACTIVATIONS = ("gelu", "gelu_new", "gelu_pytorch_tanh", "relu", "silu", "swish")
+SHARED_SUBLAYERS = (None, "attention", "ffn")
 PROBLEM_TYPES = (None, "regression", "single_label_classification", "multi_label_classification")
 
 
@@ -36,6 +38,7 @@ class AlbertConfig:
     num_attention_heads: int = 64           # H must divide evenly by it
     intermediate_size: int = 16384          # FFN inner size
     inner_group_num: int = 1                # layers inside one group, run in order each time the group runs
+    shared_sublayer: str | None = None      # albert-bench only (paper Table 4): "attention" | "ffn" = every layer its own group (num_hidden_groups = num_hidden_layers) but this sublayer one module shared by all; transformers cannot load such a model
     hidden_act: str = "gelu_new"            # gelu (exact erf) | gelu_new = gelu_pytorch_tanh (tanh approx., original TF) | relu | silu/swish
     hidden_dropout_prob: float = 0.0        # embeddings, attention output and FFN output
     attention_probs_dropout_prob: float = 0.0  # on attention probabilities
@@ -86,6 +89,15 @@ class AlbertConfig:
         if not 1 <= self.num_hidden_groups <= self.num_hidden_layers:
             raise ConfigError(f"num_hidden_groups={self.num_hidden_groups} must be between 1 and "
                               f"num_hidden_layers={self.num_hidden_layers}")
+        if self.shared_sublayer not in SHARED_SUBLAYERS:
+            raise ConfigError(f"shared_sublayer={self.shared_sublayer!r} must be one of {SHARED_SUBLAYERS} "
+                              "(the sublayer one module serves every layer; None: plain ALBERT sharing)")
+        if self.shared_sublayer is not None and (self.num_hidden_groups != self.num_hidden_layers
+                                                 or self.inner_group_num != 1):
+            raise ConfigError(f"shared_sublayer={self.shared_sublayer!r} needs every layer its own group: set "
+                              f"num_hidden_groups={self.num_hidden_layers} (= num_hidden_layers; it is "
+                              f"{self.num_hidden_groups}) and inner_group_num=1 (it is {self.inner_group_num}), "
+                              "or use albert_bench.modeling.params.with_sharing")
 
     # ---- construction -------------------------------------------------------------------
     @classmethod
@@ -150,8 +162,9 @@ class AlbertConfig:
         d = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "extra"}
         d["id2label"] = {str(k): v for k, v in self.id2label.items()}
         d["label2id"] = dict(self.label2id)
-        if d["architectures"] is None:
-            del d["architectures"]
+        for key in ("architectures", "shared_sublayer"):   # absent when unset: HF config.json files stay as they are
+            if d[key] is None:
+                del d[key]
         return {**self.extra, "model_type": "albert", **d}
 
     def save_pretrained(self, directory: str | Path) -> Path:
@@ -187,6 +200,12 @@ PRESETS: dict[str, dict[str, Any]] = {
     "albert-large-v2": {**_SHARED, **_SIZES["large"], **_dropout(0.0)},
     "albert-xlarge-v2": {**_SHARED, **_SIZES["xlarge"], **_dropout(0.0)},
     "albert-xxlarge-v2": {**_SHARED, **_SIZES["xxlarge"], **_dropout(0.0)},
+    # ALBERT configs shaped like BERT (paper Table 1's BERT rows, Table 3's E=768 not-shared): E = H and
+    # no cross-layer sharing. BERT has no E->H projection but ALBERT always has one, so their counts
+    # include its E*H+H weights (590,592 for base); params.bert_equivalent_count leaves it out.
+    "bert-base-shaped": {**_SHARED, **_SIZES["base"], **_dropout(0.1), "embedding_size": 768, "num_hidden_groups": 12},
+    "bert-large-shaped": {**_SHARED, **_SIZES["large"], **_dropout(0.1), "embedding_size": 1024,
+                          "num_hidden_groups": 24},
     # Tests and demos: seconds on a CPU. Odd intermediate size catches transposed weights.
     "albert-tiny": {**_SHARED, **_dropout(0.1), "vocab_size": 99, "embedding_size": 16, "hidden_size": 32,
                     "num_hidden_layers": 2, "num_attention_heads": 4, "intermediate_size": 37,

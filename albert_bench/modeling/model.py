@@ -131,12 +131,22 @@ class AlbertLayerGroup(nn.Module):
         self.albert_layers = nn.ModuleList([AlbertLayer(config) for _ in range(config.inner_group_num)])
 
 
+# config.shared_sublayer -> the AlbertLayer attributes one module serves for every layer.
+SHARED_SUBLAYER_MODULES = {"attention": ("attention",), "ffn": ("ffn", "ffn_output", "full_layer_layer_norm")}
+
+
 class AlbertTransformer(nn.Module):
     def __init__(self, config: AlbertConfig):
         super().__init__()
         self.config = config
         self.embedding_hidden_mapping_in = nn.Linear(config.embedding_size, config.hidden_size)
         self.albert_layer_groups = nn.ModuleList([AlbertLayerGroup(config) for _ in range(config.num_hidden_groups)])
+        # shared_sublayer (paper Table 4): every group's layer reuses group 0's sublayer, the same module
+        # object, so parameters() counts it once and checkpoint.py treats its other names as tied aliases.
+        layers = [group.albert_layers[0] for group in self.albert_layer_groups]
+        for name in SHARED_SUBLAYER_MODULES.get(config.shared_sublayer, ()):
+            for layer in layers[1:]:
+                setattr(layer, name, getattr(layers[0], name))
         self.gradient_checkpointing = False
 
     def forward(self, x, keep=None, output_hidden_states=False, output_attentions=False):
