@@ -19,7 +19,8 @@ _T0 = datetime(2025, 1, 1, tzinfo=timezone.utc)
 
 def write_run(results_dir, *, task: str, metrics: dict, source: str = "albert-base-v2", preset: str | None = None,
               seed: int | None = 0, kind: str = "finetune", last: dict | None = None, predictions: dict | None = None,
-              log: list[dict] | None = None, num_parameters: int = 11_685_122, config: dict | None = None) -> dict:
+              log: list[dict] | None = None, num_parameters: int = 11_685_122, config: dict | None = None,
+              pretraining: dict | None = None, name: str | None = None) -> dict:
     """Write one record. metrics: {split: {metric: value}} for the best checkpoint (`last` defaults
     to the same); predictions: {split: rows}; preset: the config's preset (default: source's name
     when it is one, else albert-tiny)."""
@@ -37,7 +38,8 @@ def write_run(results_dir, *, task: str, metrics: dict, source: str = "albert-ba
     steps = log[-1]["step"] if log else 100
     record = records.build_record(
         run_id=run_id, kind=kind, task=task, splits={"eval": list(metrics)},
-        model={"source": source, "config": config, "num_parameters": num_parameters, "head": "X"},
+        model={"source": source, "config": config, "num_parameters": num_parameters, "head": "X",
+               **({"pretraining": pretraining} if pretraining else {}), **({"name": name} if name else {})},
         tokenizer=None, recipe={"lr": 2e-5}, seed=seed, metrics={"best": metrics, "last": last or metrics},
         best_step=steps if kind == "finetune" else None, examples={s: {"seen": 10, "skipped": 0} for s in metrics},
         predictions=paths, log=log_path, wall_time_s=60.0 + n, device="cpu", created_at=when, steps=steps)

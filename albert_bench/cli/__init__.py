@@ -332,11 +332,20 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = add("bench", cmd_bench, "throughput and memory against transformers, measured in one run",
             "albert-bench bench model --size base")
-    p.add_argument("what", choices=["model", "scoring"], help="model: inference and training-step throughput and "
-                   "peak memory; scoring: dev-set scoring")
-    p.add_argument("--size", default="base", help="ALBERT v2 size: base, large, xlarge, xxlarge")
-    p.add_argument("--device", default="auto", help="cpu, cuda or auto (the GPU if any)")
+    p.add_argument("what", choices=["model", "scoring", "speedup"], help="model: inference and training-step "
+                   "throughput and peak memory; scoring: dev-set scoring; speedup: the paper's Table 2 Speedup "
+                   "(training throughput of the BERT-shaped and v1 ALBERT configs relative to BERT-large)")
+    p.add_argument("--size", default=None, help="model / scoring: ALBERT v2 size: base (default), large, xlarge, xxlarge")
+    p.add_argument("--device", default="auto", help="cpu, cuda or auto (the GPU if any; speedup: one device, the GPU "
+                   "if any)")
     p.add_argument("--quick", action="store_true", help="the tiny preset (albert-tiny) and short inputs: seconds, a smoke test")
+    g = p.add_argument_group("speedup")
+    g.add_argument("--batch-size", type=int, default=None, help="sequences a step (default: 2 on CPU, 32 on GPU)")
+    g.add_argument("--seq-len", type=int, default=None, help="tokens a sequence (default: 64 on CPU, 512 on GPU)")
+    g.add_argument("--steps", type=int, default=2, help="timed steps a measurement, after one warmup (default 2)")
+    g.add_argument("--rounds", type=int, default=1, help="ABBA rounds: each config measured 2x this (default 1)")
+    g.add_argument("--results-dir", default=None, help="write the measurement as a record here, for "
+                   "`albert-bench paper --table 2 --results DIR`")
 
     p = add("local-slurm", cmd_local_slurm, "a one-node SLURM cluster on this machine (root, Debian's slurm-wlm), "
             "to try the grid's SLURM workflow", 'eval "$(albert-bench local-slurm start /tmp/slurm)"')
@@ -358,8 +367,8 @@ def _checked(parse):
     return convert
 
 
-COMMANDS = ("demo", "tasks", "finetune", "evaluate", "predict", "score", "fill-mask", "suite", "pretrain", "bench", "local-slurm", "bias", "card", "table", "compare",
-            "plot", "report")
+COMMANDS = ("demo", "tasks", "finetune", "evaluate", "predict", "score", "fill-mask", "suite", "pretrain", "bench", "local-slurm", "bias", "card", "table", "paper",
+            "compare", "plot", "report")
 
 
 def continue_command(command: str, argv: list[str]) -> str:

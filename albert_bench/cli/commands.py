@@ -258,11 +258,45 @@ def cmd_pretrain(args) -> int:
     return 0
 
 
+SPEEDUP_FLAGS = {"batch_size": None, "seq_len": None, "steps": 2, "rounds": 1, "results_dir": None}
+
+
 def cmd_bench(args) -> int:
     from albert_bench import bench
+    if args.what == "speedup":
+        return _bench_speedup(args)
+    given = [f"--{k.replace('_', '-')}" for k, default in SPEEDUP_FLAGS.items() if getattr(args, k) != default]
+    if given:
+        raise ValueError(f"{', '.join(given)}: only for `bench speedup`; `bench {args.what}` sets its own batches")
     fn = {"model": bench.bench_model, "scoring": bench.bench_scoring}[args.what]
-    rows = fn(size=args.size, device=args.device, quick=args.quick)
+    rows = fn(size=args.size or "base", device=args.device, quick=args.quick)
     print(bench.format_table(rows))
+    return 0
+
+
+def _bench_speedup(args) -> int:
+    import time
+
+    import torch
+
+    from albert_bench.bench.speedup import format_speedup, measure_speedup, write_speedup_record
+    if args.size is not None:
+        raise ValueError("--size: `bench speedup` measures all six configurations of the paper's Table 2; leave it out")
+    device = ("cuda" if torch.cuda.is_available() else "cpu") if args.device == "auto" else args.device
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise ValueError(f"--device {device}: CUDA is not available on this machine; use --device cpu")
+    gpu = device.startswith("cuda")
+    configs = None
+    if args.quick:
+        from albert_bench.bench.speedup import quick_configs
+        configs = quick_configs()
+    started = time.time()
+    result = measure_speedup(configs, batch_size=args.batch_size or (32 if gpu else 2),
+                             seq_len=args.seq_len or (512 if gpu else 64), steps=args.steps, rounds=args.rounds,
+                             device=device)
+    print(format_speedup(result))
+    if args.results_dir:
+        print(f"wrote {write_speedup_record(result, args.results_dir, time.time() - started)}")
     return 0
 
 

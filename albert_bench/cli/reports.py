@@ -69,6 +69,41 @@ def cmd_report(args) -> int:
     return 0
 
 
+def cmd_paper(args) -> int:
+    from albert_bench.reports.frame import NoRecordsError
+    table_flags = {"--table": args.table != "all", "--row": args.row, "--format": args.format != "md",
+                   "--out": args.out, "--agg": args.agg, "--tolerance": args.tolerance is not None,
+                   "--models": args.models, "--rename": args.rename, "--strict": args.strict}
+    reproduce_flags = {"--small": args.small, "--output-dir": args.output_dir is not None, "--seed": args.seed is not None}
+    if args.reproduce is not None:
+        if args.reproduce != 5:
+            raise ValueError(f"--reproduce {args.reproduce}: only Table 5 (the sentence objectives) can be reproduced "
+                             "here, at small scale: --reproduce 5 --small")
+        if not args.small:
+            raise ValueError("--reproduce 5 pretrains three models: add --small (the shipped scale, minutes on a "
+                             "CPU); the paper's scale is `albert-bench pretrain --objective none|nsp|sop` on your corpus")
+        given = [flag for flag, on in table_flags.items() if on]
+        if given:
+            raise ValueError(f"{', '.join(given)}: for showing tables from records, not with --reproduce; the "
+                             "reproduction writes its table to --output-dir")
+        from albert_bench.demo.table5 import reproduce_table5
+        result = reproduce_table5(args.output_dir or "reports/table5", seed=args.seed or 0, small=True)
+        print(result["markdown"])
+        return 0
+    given = [flag for flag, on in reproduce_flags.items() if on]
+    if given:
+        raise ValueError(f"{', '.join(given)}: only with --reproduce 5")
+    from albert_bench.reports.commands import make_paper_table
+    try:
+        text = make_paper_table(results_dir=args.results, table=args.table, fmt=args.format, out=args.out,
+                                rows=args.row, agg=args.agg, checkpoint=args.checkpoint, tolerance=args.tolerance,
+                                **_report_selection(args))
+    except NoRecordsError as err:
+        return _no_records("paper", err)
+    print(f"wrote {args.out}" if args.out else text, end="\n" if args.out else "")
+    return 0
+
+
 def add_report_commands(add) -> None:
     """Add the report subcommands through cli.build_parser's `add(name, fn, help, example)`."""
     def report_args(p, selection=True):
@@ -112,6 +147,34 @@ def add_report_commands(add) -> None:
     p.add_argument("--keep-degenerate", action="store_true", help="keep degenerate and diverged runs (marked ‡) "
                    "in the aggregate; by default they are left out and the footer counts them")
     report_args(p)
+
+    p = add("paper", cmd_paper, "the ALBERT paper's Tables 1-8 with ours beside the published numbers; "
+            "--reproduce 5 --small pretrains Table 5's three objectives on a CPU",
+            "albert-bench paper --table 4 --results results --format md")
+    p.add_argument("--table", default="all", choices=["all", *map(str, range(1, 9))],
+                   help="1 configurations and parameters, 2 v1 sizes against BERT (+ measured Speedup), 3 embedding "
+                        "size, 4 sharing strategies, 5 NSP vs SOP, 6 same training time, 7 additional data, "
+                        "8 dropout; all (the default): every table")
+    p.add_argument("--row", action="append", metavar="KEY=MODEL",
+                   help="put the results' row MODEL in the table's row KEY (Tables 6-8 need it; keys are listed "
+                        "in each table's notes, e.g. 7: without, with)")
+    p.add_argument("--format", choices=["md", "csv", "latex", "html", "json"], default="md", help="output format")
+    p.add_argument("--out", default=None, help="write here instead of printing")
+    seed_args(p)
+    p.add_argument("--results", "--results-dir", dest="results", default="results",
+                   help="folder of run records, read recursively (default: results; Table 1 reads none)")
+    p.add_argument("--models", default=None, metavar="A,B", help="only these rows (names after --rename)")
+    p.add_argument("--rename", action="append", metavar="OLD=NEW", help="relabel a row (or a source)")
+    p.add_argument("--strict", action="store_true", help="unusable records are an error, not a warning")
+    g = p.add_argument_group("reproducing Table 5 at small scale")
+    g.add_argument("--reproduce", type=int, default=None, metavar="5",
+                   help="pretrain the table's models (only 5: objectives none, NSP, SOP) and print its intrinsic "
+                        "columns beside the paper's")
+    g.add_argument("--small", action="store_true", help="with --reproduce: the small, CPU-minutes scale")
+    g.add_argument("--output-dir", default=None, help="with --reproduce: corpus, tokenizer, models, "
+                   "records and the table (default: reports/table5)")
+    g.add_argument("--seed", type=int, default=None, help="with --reproduce: seed of the corpus and pretraining "
+                   "(default 0)")
 
     p = add("compare", cmd_compare, "paired bootstrap of two runs on the examples they share: B - A, interval, p-value",
             "albert-bench compare rte-20250101T000000Z-aaaaaa rte-20250102T000000Z-bbbbbb --json")

@@ -97,3 +97,10 @@ def bert_equivalent_count(config: AlbertConfig | Mapping[str, Any]) -> int:
     """The model count without the E -> H projection: what a BERT of this shape would have."""
     counts = parameter_counts(config)
     return counts["model"] - counts["projection"]
+
+
+# The paper's Table 1 / 2 rows -> the preset of that configuration (v1 and v2 share shapes and counts;
+# Table 2 is v1). The Speedup benchmark and the paper tables both read it.
+PAPER_PRESETS = {"bert-base": "bert-base-shaped", "bert-large": "bert-large-shaped", "albert-base": "albert-base-v1",
+                 "albert-large": "albert-large-v1", "albert-xlarge": "albert-xlarge-v1",
+                 "albert-xxlarge": "albert-xxlarge-v1"}

@@ -152,3 +152,28 @@ def make_report(results_dir="results", out_dir="reports", strict: bool = False, 
     if strict and results.warnings:
         raise ValueError(f"{len(results.warnings)} problem(s) while building the report (--strict); see the warnings")
     return path
+
+
+def make_paper_table(results_dir="results", table="all", fmt: str = "md", out=None, rows=None, agg: str | None = None,
+                     checkpoint: str = "best", tolerance: float | None = None, strict: bool = False, models=None,
+                     rename=None) -> str:
+    """`albert-bench paper --table N`: the paper's Table N (or every table, "all") with ours beside it.
+    Table 1 reads no records; the others read results_dir (a missing folder is NoRecordsError, an
+    empty one gives the published numbers with every cell of ours missing)."""
+    from albert_bench.reports.paper import TABLES, PaperTableError, paper_table
+    numbers = TABLES if str(table) == "all" else (int(table),)
+    if rows and len(numbers) > 1:
+        raise PaperTableError("--row names the rows of one table: add --table N")
+    results = None
+    if numbers != (1,):
+        results = load_results(results_dir, strict=strict, models=models, rename=rename)
+        print_warnings(results)
+    options = dict(agg=agg or "median", checkpoint=checkpoint, tolerance=1.0 if tolerance is None else tolerance)
+    texts = [render(paper_table(n, results, rows=rows, **options), fmt) for n in numbers]
+    if fmt == "json" and len(texts) > 1:
+        text = "[\n" + ",\n".join(t.rstrip("\n") for t in texts) + "\n]\n"
+    else:
+        text = "\n".join(texts)
+    if out:
+        atomic_write_text(Path(out), text)
+    return text

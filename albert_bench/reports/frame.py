@@ -247,8 +247,10 @@ def load_results(results_dir: str | Path = "results", strict: bool = False, mode
         model = record.get("model") or {}
         source = str(model.get("source", "?"))
         version, size = recognise_preset(source, model.get("config"))
-        # A name the record carries (--name, or a fine-tuned checkpoint's "base (task)") wins.
-        name = model.get("name") or label_for(version, size) or source_name(source)
+        # A name the record carries (--name, or a fine-tuned checkpoint's "base (task)") wins. A model we
+        # pretrained ourselves (its record names the pretraining) is not the released preset its shape equals.
+        preset_label = None if model.get("pretraining") else label_for(version, size)
+        name = model.get("name") or preset_label or source_name(source)
         names_read["rows"].add(name)
         names_read["sources"].add(source)
         name = renames.get(name, renames.get(source, name))

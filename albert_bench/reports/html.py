@@ -23,6 +23,7 @@ from albert_bench.reports.frame import NOT_SCORES, Results
 from albert_bench.reports.bias import PAPER_CROWS_PAIRS
 from albert_bench.reports.leaderboard import leaderboard_table
 from albert_bench.reports.render import to_html
+from albert_bench.reports.paper import paper_table, paper_tables_with_ours
 from albert_bench.reports.tables import (GLUE_TASKS, MISSING, aggregate, fmt, glue_table, model_card_table,
                                          published_rows, runs_table)
 
@@ -267,6 +268,10 @@ def build_report(results: Results, bootstrap: int = 1000, seed: int = 0, agg: st
         glue = health.annotate(glue_table(results, agg, checkpoint, intervals=spans,
                                           ci="pm" if spans is not None else None), screen, "glue")
         sections.append(_section("GLUE dev", _table(glue, foot), "glue"))
+    paper = [paper_table(n, results, agg=agg, checkpoint=checkpoint, tolerance=tolerance)
+             for n in paper_tables_with_ours(results)]
+    sections.append(_section("The paper's tables", "\n".join(_table(t, foot, fold_after=FOLD_AFTER) for t in paper),
+                             "paper"))
     if not results.frame.empty:
         sections.append(_section("Leaderboard", _table(leaderboard_table(results, agg=agg, checkpoint=checkpoint),
                                                        foot), "leaderboard"))
@@ -293,7 +298,8 @@ def build_report(results: Results, bootstrap: int = 1000, seed: int = 0, agg: st
         warnings = f'<div class="warn"><b>{len(results.warnings)} warning(s)</b><ul>{items}</ul></div>'
     created = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     toc = " · ".join(f'<a href="#{a}">{esc(t)}</a>' for t, a in
-                     [("card", "card"), ("GLUE", "glue"), ("leaderboard", "leaderboard"), ("plots", "plots"),
+                     [("card", "card"), ("GLUE", "glue"), ("leaderboard", "leaderboard"), ("paper", "paper"),
+                      ("plots", "plots"),
                       ("runs", "runs")] + ([("bias", "bias")] if results.bias_records else []))
     return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
             f"<title>albert-bench report</title><style>{STYLE}</style></head><body>\n"
