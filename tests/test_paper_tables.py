@@ -184,6 +184,9 @@ def test_table5_intrinsic_from_pretraining_records_downstream_from_fine_tunes(tm
         assert [row["MLM"], row["NSP"], row["SOP"]] == [mlm, nsp, sop]
         assert [row["MLM (paper)"], row["NSP (paper)"], row["SOP (paper)"]] == [mlm, nsp, sop]
         assert_cells_match(row, cells)
+    # Tables 2-4 hold SOP-pretrained models only: the NSP and none models are Table 5's alone
+    assert paper_table(2, results).loc["ALBERT base", "ours"] == "runs/sop"
+    assert paper_table(3, results).loc["all-shared, E=128", "ours"] == "runs/sop"
     assert "linear probe" in " ".join(table.attrs["notes"])
 
 

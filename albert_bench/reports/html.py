@@ -270,7 +270,7 @@ def build_report(results: Results, bootstrap: int = 1000, seed: int = 0, agg: st
         sections.append(_section("GLUE dev", _table(glue, foot), "glue"))
     paper = [paper_table(n, results, agg=agg, checkpoint=checkpoint, tolerance=tolerance)
              for n in paper_tables_with_ours(results)]
-    sections.append(_section("The paper's tables", "\n".join(_table(t, foot, fold_after=FOLD_AFTER) for t in paper),
+    sections.append(_section("The paper's tables", "\n".join(_table(t, foot) for t in paper),
                              "paper"))
     if not results.frame.empty:
         sections.append(_section("Leaderboard", _table(leaderboard_table(results, agg=agg, checkpoint=checkpoint),

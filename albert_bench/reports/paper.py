@@ -16,7 +16,8 @@ Which records make a row (no label typed by hand where the records can tell):
 - Table 2: a model whose architecture is the BERT-shaped or v1 ALBERT preset's (v2 records are not
   the paper's v1 rows); Speedup from the newest `albert-bench bench speedup` record.
 - Tables 3 and 4: (sharing strategy, E), read from the model's config in the record; rows of
-  another shape than ALBERT-base say so in the "shape" column.
+  another shape than ALBERT-base say so in the "shape" column. Tables 2-4 take only models whose
+  pretraining objective was SOP (or is not recorded): the paper varies the objective in Table 5 only.
 - Table 5: the objective of the model's pretraining (record["model"]["pretraining"], which
   fine-tuning copies from the pretraining folder); the intrinsic MLM / NSP / SOP accuracies from
   the pretraining record with that run id (kind "pretrain", metrics.heldout).
@@ -73,6 +74,8 @@ def automatic_key(table: int, facts: dict):
     config = facts["config"]
     if not config:
         return None
+    if table in (2, 3, 4) and facts["pretraining"].get("objective", "sop") != "sop":
+        return None                                  # Tables 2-4 are pretrained with SOP (Table 5 varies it)
     if table == 2:
         return paper_configs.table2_key(config, facts.get("source"))
     if table in (3, 4):
