@@ -148,7 +148,9 @@ def test_tables3_and_4_rows_come_from_E_and_sharing_in_the_records(tmp_path, tab
 def test_an_E_the_paper_has_no_row_for_is_its_own_line(tmp_path):
     config = AlbertConfig.from_preset("albert-tiny").to_dict()            # E=16, all shared, a tiny shape
     write_run(tmp_path, task="mnli", source="tiny-e16", config=config, metrics={"dev_matched": {"accuracy": 0.5}})
+    write_run(tmp_path, task="mnli", source="albert-large-v1", metrics={"dev_matched": {"accuracy": 0.6}})
     table = paper_table(3, load_results(tmp_path))
+    assert "V1 large" not in set(table["ours"])                        # a released larger size is no ablation row
     row = table.loc["all-shared, E=16"]
     assert row["ours"] == "tiny-e16" and row["shape"] == "H32 L2" and row["MNLI"] == "50.0" and row["MNLI (paper)"] == "–"
 

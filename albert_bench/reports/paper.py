@@ -16,7 +16,8 @@ Which records make a row (no label typed by hand where the records can tell):
 - Table 2: a model whose architecture is the BERT-shaped or v1 ALBERT preset's (v2 records are not
   the paper's v1 rows); Speedup from the newest `albert-bench bench speedup` record.
 - Tables 3 and 4: (sharing strategy, E), read from the model's config in the record; rows of
-  another shape than ALBERT-base say so in the "shape" column. Tables 2-4 take only models whose
+  another shape than ALBERT-base say so in the "shape" column (released larger sizes are not
+  rows of these ablations; a small shape of the user's own is). Tables 2-4 take only models whose
   pretraining objective was SOP (or is not recorded): the paper varies the objective in Table 5 only.
 - Table 5: the objective of the model's pretraining (record["model"]["pretraining"], which
   fine-tuning copies from the pretraining folder); the intrinsic MLM / NSP / SOP accuracies from
@@ -79,6 +80,8 @@ def automatic_key(table: int, facts: dict):
     if table == 2:
         return paper_configs.table2_key(config, facts.get("source"))
     if table in (3, 4):
+        if not paper_configs.ablation_shape(config):
+            return None
         e, sharing = config.get("embedding_size"), sharing_strategy(config)
         return (sharing, e) if table == 3 else (e, sharing)
     if table == 5:

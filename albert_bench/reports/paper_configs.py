@@ -115,11 +115,18 @@ def table1() -> pd.DataFrame:
 # ---------------------------------------------------------------- matching records to rows
 
 def shape_name(config: dict) -> str:
-    """"base" when the config has ALBERT-base's shape (H 768, 12 layers, 12 heads, FFN 3072), else "H.. L..."."""
-    base = PRESETS["albert-base-v1"]
-    if all(config.get(k) == base[k] for k in SHAPE_KEYS):
-        return "base"
+    """The released size whose shape (H, layers, heads, FFN) the config has: "base", "large", "xlarge",
+    "xxlarge" (BERT-large is "large" too), else "H.. L..", a shape of the user's own."""
+    for size in ("base", "large", "xlarge", "xxlarge"):
+        if all(config.get(k) == PRESETS[f"albert-{size}-v1"][k] for k in SHAPE_KEYS):
+            return size
     return f"H{config.get('hidden_size')} L{config.get('num_hidden_layers')}"
+
+
+def ablation_shape(config: dict) -> bool:
+    """Tables 3-4 ablate ALBERT-base: a base-shaped model, or one of the user's own (small-scale) shapes,
+    never a released larger size."""
+    return shape_name(config) not in ("large", "xlarge", "xxlarge")
 
 
 def table2_key(config: dict, source) -> str | None:
