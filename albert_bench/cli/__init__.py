@@ -268,7 +268,8 @@ def build_parser() -> argparse.ArgumentParser:
     log_every_arg(p)
     report_to_arg(p)
 
-    p = add("pretrain", cmd_pretrain, "pretrain an ALBERT from scratch: n-gram masked LM + sentence order, LAMB",
+    p = add("pretrain", cmd_pretrain,
+            "pretrain an ALBERT from scratch: n-gram masked LM + sentence order (or --objective nsp / none), LAMB",
             "albert-bench pretrain --corpus corpus.txt --config albert-base-v2 --vocab-size 30000 "
             "--output-dir runs/pretrain --steps 10000 --seq-len 128 --batch-size 256")
     p.add_argument("--corpus", nargs="+", required=True, metavar="FILE",

@@ -15,6 +15,10 @@ Instances follow the original ALBERT code, with the deviations marked (*):
   so no text is thrown away by truncation.
 - A chunk is split at a random sentence boundary into segments A and B (consecutive text);
   half the time they are swapped: sentence_order_label 0 = original order, 1 = swapped.
+  With objective="nsp" (BERT's next sentence prediction) B is instead replaced half the time
+  by text of ANOTHER document (label 1 = random; 0 = is next): a document drawn uniformly from
+  the others, a random piece to start at, text up to the true B's length (BERT's
+  target_b_length). (*) BERT also put the unused rest of the chunk back; chunks here are fixed.
   (*) A one-sentence chunk is split inside the sentence; the original took B from a random
   document then (a next-sentence-prediction leftover), which makes SOP partly NSP.
 - The pair is truncated to the budget, longest first, each cut token taken from the front or

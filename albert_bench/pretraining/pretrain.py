@@ -1,10 +1,11 @@
-"""Pretraining ALBERT from scratch: masked LM with n-gram masking + sentence-order prediction, LAMB.
+"""Pretraining ALBERT from scratch: masked LM with n-gram masking + a sentence objective, LAMB.
 
     albert-bench pretrain --corpus wiki.txt books.txt --config albert-base-v2 --vocab-size 30000 \\
         --output-dir runs/pretrain-base                  # the paper's run: 125k steps, batch 4096, seq 512
     albert-bench pretrain --corpus corpus.txt --config albert-tiny --vocab-size 1000 --output-dir out \\
         --steps 300 --seq-len 128 --batch-size 32 --lr 1e-3
     torchrun --nproc_per_node 8 -m albert_bench pretrain ...      # data-parallel: same result, 8 devices
+    albert-bench pretrain ... --objective nsp --heldout-fraction 0.05 --results-dir results   # a Table 5 row
 
     from albert_bench.pretraining.pretrain import pretrain
     summary = pretrain(corpus=["corpus.txt"], config="albert-tiny", vocab_size=1000, output_dir="out",
@@ -14,8 +15,13 @@ The data (albert_bench/pretraining/token_cache.py, albert_bench/pretraining/data
 do and where they follow the original code. The loop reuses the fine-tuning engine's pieces
 (albert_bench/engine/train.py): the linear warmup/decay schedule, global-norm clipping at 1.0, the
 resumable checkpoint format and its checks, the RNG capture, DDP helpers. Its loss is the
-global batch's mean MLM cross-entropy over every masked token plus the mean SOP cross-entropy,
-whatever the micro-batching and process count; the MLM head runs on the masked positions only.
+global batch's mean MLM cross-entropy over every masked token plus the mean sentence-objective
+cross-entropy, whatever the micro-batching and process count; the MLM head runs on the masked
+positions only. --objective (the paper's Table 5): sop (the default, ALBERT's sentence order),
+nsp (BERT's next sentence: B from another document half the time) or none (MLM only, on the
+same instances as sop; the sentence head and pooler are frozen at their initialisation). sop
+and nsp train the same 2-way head (`sop_classifier`, HF's name) with one label convention,
+0 = B follows A in the text, 1 = not, so pretraining/intrinsic.py scores every run on both tasks.
 
 Output folder, a Hugging Face ALBERT directory (transformers' AlbertForPreTraining, `albert-bench
 finetune --model` and `fill-mask --model` read it):
@@ -23,8 +29,10 @@ finetune --model` and `fill-mask --model` read it):
     checkpoint/     resumable state (--resume): weights, optimizer.pt, rng-rank*.pt, trainer_state.json
     tokenizer/      the SentencePiece model trained on the corpus (with --vocab-size)
     token_cache/    the tokenized corpus (unless cache_dir says elsewhere)
-    log.jsonl       one line per step: step, loss, mlm_loss, sop_loss, lr, grad_norm
-    pretrain_summary.json
+    log.jsonl       one line per step: step, loss, mlm_loss, sentence_loss (None for none; also as
+                    sop_loss for sop, the name it always had), lr, grad_norm
+    pretrain_summary.json   objective, embedding_size, sharing, losses, settings, corpus, and with
+                    --heldout-fraction "heldout": MLM / SOP / NSP accuracy, the probe's (intrinsic.py)
     run_id.txt      the run's name for --report-to (tensorboard/RUN_ID: TensorBoard's event files)
 """
 from __future__ import annotations
