@@ -12,6 +12,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
+from albert_bench.cli import main
 from albert_bench.engine import inputs, runs
 from albert_bench.engine.loading import model_summary, pretraining_of
 from albert_bench.engine.train import TrainingInterrupted, set_seed
@@ -77,6 +78,15 @@ def test_nsp_needs_two_documents():
         InstanceStream(corpus, chunks, 0, 24, 600, 3, objective="nsp")
     with pytest.raises(ValueError, match="--objective 'mlm' is not one of sop, nsp, none"):
         InstanceStream(corpus, chunks, 0, 24, 600, 3, objective="mlm")
+
+
+def test_cli_nsp_on_one_document_is_a_usage_error(tmp_path, capsys):
+    corpus = tmp_path / "one.txt"
+    corpus.write_text("".join(f"the cat {w} the dog.\n" for w in "sees likes chases finds".split() * 5))
+    rc = main(["pretrain", "--corpus", str(corpus), "--config", "albert-tiny", "--vocab-size", "40", "--steps", "1",
+               "--seq-len", "32", "--batch-size", "2", "--device", "cpu", "--output-dir", str(tmp_path / "o"),
+               "--objective", "nsp"])
+    assert rc == 2 and "--objective nsp needs at least two documents" in capsys.readouterr().err
 
 
 def _fingerprint(stream, n=200) -> str:

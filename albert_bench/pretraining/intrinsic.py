@@ -17,15 +17,16 @@ The sentence head of an `--objective none` run never trained (random init: chanc
 also gets a linear probe, comparable across objectives: the frozen model's final-layer [CLS]
 hidden state (before the pooler, which none never trains either), standardized, into an
 L2-regularized logistic regression (sklearn, C=1), fit on up to PROBE_INSTANCES instances of that
-task drawn from the TRAINING documents (other masks than training saw) and scored on the held-out
-instances. A held-out part of one document cannot make NSP pairs: nsp_accuracy is then None with
+task drawn from the TRAINING documents (at most PROBE_INSTANCES of them, sampled; other masks than
+training saw) and scored on the held-out instances. A held-out part of one document cannot make NSP pairs: nsp_accuracy is then None with
 an "nsp_missing" reason.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from albert_bench.pretraining.heldout import encode_instances, heldout_instances, sentence_labels
+from albert_bench.pretraining.heldout import (encode_instances, heldout_instances, most_frequent_id, sentence_labels,
+                                             token_counts, unigram_accuracy)
 
 PROBE_INSTANCES = 2000     # probe-training instances per task at most (a forward pass each: cheap)
 PROBE = ("logistic regression (sklearn, L2, C=1) on standardized final-layer [CLS] hidden states of the frozen "
@@ -55,13 +56,24 @@ def _nsp_missing(documents: np.ndarray, where: str) -> str | None:
             "larger --heldout-fraction or a corpus with more documents (blank lines separate them)")
 
 
+def heldout_scores(model, corpus, train_docs: np.ndarray, heldout_docs: np.ndarray, **options) -> dict:
+    """pretrain's summary["heldout"]: intrinsic_scores(**options) beside the unigram baseline (the
+    most frequent training token predicted at every masked position), and the held-out size."""
+    train_end = int(corpus.sentence_offsets[int(train_docs[:, 1].max())])   # training text = tokens before the cut
+    top = most_frequent_id(token_counts(corpus.tokens[:train_end], options["vocab_size"]))
+    scores = intrinsic_scores(model, corpus, train_docs, heldout_docs, baseline_token=top, **options)
+    return {**scores, "most_frequent_token_id": top, "documents": int(len(heldout_docs)),
+            "sentences": int((heldout_docs[:, 1] - heldout_docs[:, 0]).sum())}
+
+
 def intrinsic_scores(model, corpus, train_docs: np.ndarray, heldout_docs: np.ndarray, *, objective: str, seed: int,
                      seq_len: int, vocab_size: int, max_predictions: int | None = None, word_starts=None,
                      device=None, precision: str = "fp32", probe: bool = True,
-                     probe_instances: int = PROBE_INSTANCES) -> dict:
-    """The held-out block of the pretraining summary (see the module docstring): masked_token_accuracy
-    (on the SOP instances, as before), sop_accuracy, nsp_accuracy (or None + nsp_missing),
-    sentence_head (trained / untrained), and with probe the *_probe_accuracy, probe, probe_instances."""
+                     probe_instances: int = PROBE_INSTANCES, baseline_token: int | None = None) -> dict:
+    """The held-out scores (see the module docstring): masked_token_accuracy (on the SOP instances,
+    as before), sop_accuracy, nsp_accuracy (or None + nsp_missing), sentence_head (trained /
+    untrained), with probe the *_probe_accuracy, probe, probe_instances, and with baseline_token
+    unigram_baseline_accuracy (that token predicted at every masked position of the same instances)."""
     options = dict(seq_len=seq_len, vocab_size=vocab_size, max_predictions=max_predictions, word_starts=word_starts)
     run = dict(device=device, precision=precision)
     out: dict = {"sentence_head": "untrained" if objective == "none" else "trained",
@@ -80,6 +92,8 @@ def intrinsic_scores(model, corpus, train_docs: np.ndarray, heldout_docs: np.nda
         if task == "sop":       # the MLM column: the SOP instances' masks, as held-out scoring always had
             out.update(masked_token_accuracy=enc["masked_correct"] / max(1, enc["masked_total"]),
                        masked_tokens=enc["masked_total"], instances=len(instances))
+            if baseline_token is not None:
+                out["unigram_baseline_accuracy"] = unigram_accuracy(instances, baseline_token)
     if not probe:
         return out
     out["probe"] = PROBE.format(n=probe_instances)
@@ -91,7 +105,11 @@ def intrinsic_scores(model, corpus, train_docs: np.ndarray, heldout_docs: np.nda
         if task == "nsp" and _nsp_missing(train_docs, "training"):
             out.update(nsp_probe_accuracy=None, nsp_probe_missing=_nsp_missing(train_docs, "training"))
             continue
-        fit = heldout_instances(corpus, train_docs, seed + 1, objective=task, limit=probe_instances, **options)
+        # a sample of the training documents: laying out a large corpus again would cost minutes
+        docs = train_docs
+        if len(docs) > probe_instances:
+            docs = docs[np.sort(np.random.default_rng([seed, 7]).choice(len(docs), probe_instances, replace=False))]
+        fit = heldout_instances(corpus, docs, seed + 1, objective=task, limit=probe_instances, **options)
         fit_enc = encode_instances(model, fit, **run)
         instances, enc = evals[task]
         out[f"{task}_probe_accuracy"] = fit_probe(fit_enc["features"], sentence_labels(fit), enc["features"],

@@ -60,9 +60,9 @@ from albert_bench.pretraining.lamb import Lamb, lamb_parameter_groups
 from albert_bench.modeling.model import AlbertForPreTraining
 from albert_bench.pretraining.data import (IGNORE, InstanceStream, check_objective, collate_pretraining, layout_chunks,
                                         split_heldout, word_start_table)
-from albert_bench.pretraining.heldout import (default_max_predictions, heldout_instances, most_frequent_id, token_counts,
-                                        unigram_accuracy)
-from albert_bench.pretraining.intrinsic import intrinsic_scores
+from albert_bench.pretraining.heldout import default_max_predictions
+from albert_bench.pretraining.intrinsic import heldout_scores
+from albert_bench.pretraining.run_record import write_pretrain_record
 from albert_bench.records import to_jsonable
 from albert_bench.pretraining.token_cache import build_token_cache, check_corpus_files, read_lines
 from albert_bench.modeling.tokenizer import AlbertTokenizer, train_sentencepiece
@@ -377,13 +377,16 @@ def _pretrain(*, corpus, config, out: Path, tokenizer, vocab_size, steps, seq_le
             "wall_time_s": round(sum(seg["wall_time_s"] for seg in state["segments"]), 3),
             "segments": state["segments"]}
         if len(heldout_docs):
-            summary["heldout"] = _heldout_scores(model, data, train_docs, heldout_docs, seed, seq_len, tok.vocab_size,
-                                                 max_predictions, word_starts, device, precision, objective)
+            summary["heldout"] = heldout_scores(model, data, train_docs, heldout_docs, objective=objective, seed=seed,
+                                                seq_len=seq_len, vocab_size=tok.vocab_size,
+                                                max_predictions=max_predictions, word_starts=word_starts,
+                                                device=device, precision=precision)
         atomic_write_json(out / PRETRAIN_SUMMARY, to_jsonable(summary))
         if results_dir is not None:
-            summary["record"] = str(_write_record(summary, state["log"], results_dir, model, tok, settings,
-                                                  records.device_string(device, world)))
-        tracker.finish(tracking.numbers({"final": {k: summary.get(k) for k in ("loss", "mlm_loss", "sentence_loss")},
+            summary["record"] = str(write_pretrain_record(summary, state["log"], results_dir, model, tok, settings,
+                                                          records.device_string(device, world)))
+        final = ("loss", "mlm_loss", *_sentence_losses(objective, None))
+        tracker.finish(tracking.numbers({"final": {k: summary.get(k) for k in final},
                                          "heldout": summary.get("heldout") or {}}))
     dist.barrier()
     return summary if summary is not None else {"output_dir": str(out), "steps": state["step"]}
@@ -403,38 +406,3 @@ def _saved_settings(out: Path) -> dict:
     if folder is None:
         return {}
     return json.loads((folder / "trainer_state.json").read_text(encoding="utf-8")).get("settings", {})
-
-
-def _heldout_scores(model, data, train_docs, heldout_docs, seed, seq_len, vocab_size, max_predictions, word_starts,
-                    device, precision, objective) -> dict:
-    """MLM, SOP and NSP accuracy on the held-out text (intrinsic.py), beside predicting the most
-    frequent training token."""
-    train_end = int(data.sentence_offsets[int(train_docs[:, 1].max())])   # training text = tokens before the cut
-    top = most_frequent_id(token_counts(data.tokens[:train_end], vocab_size))
-    instances = heldout_instances(data, heldout_docs, seed, seq_len, vocab_size, max_predictions, word_starts)
-    scores = intrinsic_scores(model, data, train_docs, heldout_docs, objective=objective, seed=seed, seq_len=seq_len,
-                              vocab_size=vocab_size, max_predictions=max_predictions, word_starts=word_starts,
-                              device=device, precision=precision)
-    return {**scores, "unigram_baseline_accuracy": unigram_accuracy(instances, top), "most_frequent_token_id": top,
-            "documents": int(len(heldout_docs)),
-            "sentences": int((heldout_docs[:, 1] - heldout_docs[:, 0]).sum())}
-
-
-def _write_record(summary: dict, log: list[dict], results_dir, model, tok, settings: dict, device: str) -> Path:
-    """The run record of a pretraining run (kind "pretrain"): the held-out block as its metrics, what
-    the reports need to place the run in Table 5 under "pretraining", the step log beside it."""
-    run_id = summary["run_id"]
-    n = sum(p.numel() for p in {id(p): p for p in model.parameters()}.values())
-    records.write_jsonl(records.run_folder(results_dir, run_id) / "log.jsonl", log)
-    record = records.build_record(
-        run_id=run_id, kind="pretrain", task="pretrain", splits={"train": "corpus", "heldout": "corpus"},
-        model={"source": summary["output_dir"], "config": summary["config"], "num_parameters": n,
-               "head": type(model).__name__},
-        tokenizer=str(tok.spiece_path), recipe={k: v for k, v in settings.items() if k != "config"},
-        seed=settings["seed"], metrics={"heldout": summary.get("heldout") or {}}, best_step=None, examples={},
-        predictions={}, log=f"{run_id}/log.jsonl", wall_time_s=summary["wall_time_s"], device=device,
-        pretraining={"objective": summary["objective"], "sharing": summary["sharing"],
-                     "embedding_size": summary["embedding_size"], "steps": summary["steps"],
-                     "batch_size": settings["batch_size"], "seq_len": settings["seq_len"], "corpus": summary["corpus"]},
-        output_dir=summary["output_dir"], steps=summary["steps"], segments=summary["segments"])
-    return records.write_record(record, results_dir)
