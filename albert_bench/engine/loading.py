@@ -14,6 +14,7 @@ import torch
 
 from albert_bench.engine import fields, inputs
 from albert_bench.modeling.config import AlbertConfig
+from albert_bench.modeling.params import sharing_strategy
 from albert_bench.engine.evaluation import collect_outputs
 from albert_bench.modeling.model import (AlbertForMultipleChoice, AlbertForQuestionAnswering,
                                 AlbertForSequenceClassification)
@@ -126,13 +127,6 @@ def model_summary(source: str, model: torch.nn.Module, name: str | None = None) 
 
 
 PRETRAIN_SUMMARY = "pretrain_summary.json"   # what `albert-bench pretrain` leaves in its output folder
-
-
-def sharing_strategy(config: dict) -> str:
-    """Cross-layer sharing in words: "all" (one group), "none" (a group per layer), else "G groups"."""
-    # TODO: switch to albert_bench.modeling.params.sharing_strategy once that module lands (issue #18).
-    groups, layers = config.get("num_hidden_groups", 1), config.get("num_hidden_layers")
-    return "all" if groups == 1 else "none" if groups == layers else f"{groups} groups"
 
 
 def pretraining_of(source: str | os.PathLike) -> dict | None:

@@ -67,7 +67,8 @@ from albert_bench.records import to_jsonable
 from albert_bench.pretraining.token_cache import build_token_cache, check_corpus_files, read_lines
 from albert_bench.modeling.tokenizer import AlbertTokenizer, train_sentencepiece
 from albert_bench.engine.progress import Progress
-from albert_bench.engine.loading import PRETRAIN_SUMMARY, sharing_strategy  # TODO: modeling.params (issue #18)
+from albert_bench.engine.loading import PRETRAIN_SUMMARY
+from albert_bench.modeling.params import sharing_strategy
 from albert_bench.engine.resumable import existing_checkpoint
 from albert_bench.engine.resumable import run_id as saved_run_id
 from albert_bench.engine.train import (RESUME_KEYS, TrainingInterrupted, TrainingStopped, TrainSettings, end_segment,
@@ -364,7 +365,7 @@ def _pretrain(*, corpus, config, out: Path, tokenizer, vocab_size, steps, seq_le
         last = state["log"][-1] if state["log"] else {}
         summary = {
             "run_id": run_id, "output_dir": str(out), "steps": state["step"], "objective": objective,
-            "embedding_size": cfg.embedding_size, "sharing": sharing_strategy(cfg.to_dict()),
+            "embedding_size": cfg.embedding_size, "sharing": sharing_strategy(cfg),
             "loss": last.get("loss"), "mlm_loss": last.get("mlm_loss"),
             **{k: last.get(k) for k in _sentence_losses(objective, None)},
             "optimizer": optimizer, "settings": {k: v for k, v in settings.items() if k != "config"},
