@@ -18,7 +18,8 @@ global batch's mean MLM cross-entropy over every masked token plus the mean SOP 
 whatever the micro-batching and process count; the MLM head runs on the masked positions only.
 
 Output folder, a Hugging Face ALBERT directory (transformers' AlbertForPreTraining, `albert-bench
-finetune --model` and `fill-mask --model` read it):
+finetune --model` and `fill-mask --model` read it; with --sharing attention / ffn only albert_bench
+does: albert_bench_model.safetensors + ALBERT_BENCH_ONLY.md instead of model.safetensors):
     config.json (architectures AlbertForPreTraining), model.safetensors, spiece.model, tokenizer files
     checkpoint/     resumable state (--resume): weights, optimizer.pt, rng-rank*.pt, trainer_state.json
     tokenizer/      the SentencePiece model trained on the corpus (with --vocab-size)
@@ -50,6 +51,7 @@ from albert_bench.engine.evaluation import autocast, pick_device, resolve_precis
 from albert_bench.io import atomic_write_json, atomic_write_text
 from albert_bench.pretraining.lamb import Lamb, lamb_parameter_groups
 from albert_bench.modeling.model import AlbertForPreTraining
+from albert_bench.modeling.params import with_sharing
 from albert_bench.pretraining.data import (IGNORE, InstanceStream, collate_pretraining, layout_chunks, split_heldout,
                                         word_start_table)
 from albert_bench.pretraining.heldout import (default_max_predictions, heldout_instances, most_frequent_id, score_instances,
@@ -113,9 +115,10 @@ class StepBatches(torch.utils.data.Dataset):
         return masked, [collate_pretraining([instances[j] for j in rows]) for rows in parts]
 
 
-def resolve_config(config: str | os.PathLike | AlbertConfig, vocab_size: int, overrides: dict | None = None
-                   ) -> AlbertConfig:
-    """--config: a preset name, a config.json, or a folder holding one; vocab_size from the tokenizer."""
+def resolve_config(config: str | os.PathLike | AlbertConfig, vocab_size: int, overrides: dict | None = None,
+                   sharing: str | None = None) -> AlbertConfig:
+    """--config: a preset name, a config.json, or a folder holding one; vocab_size from the tokenizer;
+    then --set overrides, then --sharing (modeling/params.py SHARING_STRATEGIES; None: the config's own)."""
     if isinstance(config, AlbertConfig):
         base = config
     elif str(config) in PRESETS:
@@ -126,7 +129,8 @@ def resolve_config(config: str | os.PathLike | AlbertConfig, vocab_size: int, ov
         base = AlbertConfig.from_json_file(config)
     else:
         raise ConfigError(f"--config {config!r} is neither a preset ({', '.join(PRESETS)}) nor a config.json file")
-    return base.with_overrides(**{**(overrides or {}), "vocab_size": vocab_size, "architectures": None})
+    cfg = base.with_overrides(**{**(overrides or {}), "vocab_size": vocab_size, "architectures": None})
+    return cfg if sharing is None else with_sharing(cfg, sharing)
 
 
 def resolve_tokenizer(tokenizer: str | os.PathLike | None, vocab_size: int | None, corpus: Sequence[Path],
@@ -162,7 +166,8 @@ def pretrain(*, corpus: Sequence[str | os.PathLike], config: str | os.PathLike |
              whole_word_mask: bool = True, short_seq_prob: float = 0.1, heldout_fraction: float = 0.0, cache_dir: str | os.PathLike | None = None,
              checkpoint_every: int | None = None, config_overrides: dict | None = None,
              data_workers: int | None = None, log_every: float | None = None, report_to=None,
-             tracking_dir: str | os.PathLike | None = None, _stop_at_step: int | None = None) -> dict:
+             tracking_dir: str | os.PathLike | None = None, _stop_at_step: int | None = None,
+             sharing: str | None = None) -> dict:
     """Pretrain an ALBERT on text files; returns the summary also written to pretrain_summary.json.
 
     warmup: None = 2.5% of steps (the paper's 3,125 of 125k). max_predictions: None = round(0.15 *
@@ -175,6 +180,8 @@ def pretrain(*, corpus: Sequence[str | os.PathLike], config: str | os.PathLike |
     lines when stderr is no terminal (besides one every 5%). report_to ("tensorboard,mlflow"):
     experiment trackers (engine/tracking.py) get every step's log entry, the settings and the final
     losses (TensorBoard: tracking_dir/RUN_ID, default OUTPUT_DIR/tensorboard/RUN_ID).
+    sharing: "all" | "attention" | "ffn" | "none" (paper Table 4; None: the config's own), applied after
+    config_overrides; "attention" / "ffn" make a folder only albert_bench loads (modeling/checkpoint.py).
     """
     # A missing tracking backend fails before anything loads.
     tracker = tracking.trackers(report_to, Path(tracking_dir or Path(output_dir) / "tensorboard"))
@@ -192,7 +199,8 @@ def pretrain(*, corpus: Sequence[str | os.PathLike], config: str | os.PathLike |
                              short_seq_prob=short_seq_prob,
                              heldout_fraction=heldout_fraction, cache_dir=cache_dir, checkpoint_every=checkpoint_every,
                              config_overrides=config_overrides, data_workers=data_workers, stop_at=_stop_at_step,
-                             stop=stop, log_every=log_every, tracker=tracker)
+                             stop=stop, log_every=log_every, tracker=tracker,
+                             sharing=sharing)
     except BaseException as err:   # a stop (resumable) or a failure: the trackers' run ends with that status
         tracker.finish(status="KILLED" if isinstance(err, (TrainingInterrupted, KeyboardInterrupt)) else "FAILED")
         raise
@@ -203,7 +211,8 @@ def pretrain(*, corpus: Sequence[str | os.PathLike], config: str | os.PathLike |
 def _pretrain(*, corpus, config, out: Path, tokenizer, vocab_size, steps, seq_len, batch_size, lr, optimizer,
               warmup, weight_decay, seed, resume, device, precision, micro_batch_size, gradient_checkpointing,
               max_predictions, masked_lm_prob, max_ngram, whole_word_mask, short_seq_prob, heldout_fraction, cache_dir,
-              checkpoint_every, config_overrides, data_workers, stop_at, stop, log_every, tracker) -> dict:
+              checkpoint_every, config_overrides, data_workers, stop_at, stop, log_every, tracker,
+              sharing=None) -> dict:
     started = time.time()
     world, rank = dist.world_size(), dist.rank()
     if optimizer not in OPTIMIZERS:
@@ -219,7 +228,7 @@ def _pretrain(*, corpus, config, out: Path, tokenizer, vocab_size, steps, seq_le
     if rank == 0:
         out.mkdir(parents=True, exist_ok=True)
     tok = resolve_tokenizer(tokenizer, vocab_size, paths, out, seed, resume)
-    cfg = resolve_config(config, tok.vocab_size, config_overrides)
+    cfg = resolve_config(config, tok.vocab_size, config_overrides, sharing)
     if seq_len > cfg.max_position_embeddings:
         raise ValueError(f"--seq-len {seq_len} exceeds the config's max_position_embeddings "
                          f"({cfg.max_position_embeddings}); use a shorter --seq-len or a config with more positions")
