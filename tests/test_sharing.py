@@ -213,3 +213,13 @@ def test_pretrain_config_and_cli_flag():
     args = cli.build_parser().parse_args(["pretrain", "--corpus", "c.txt", "--config", "albert-tiny",
                                           "--vocab-size", "50", "--output-dir", "o", "--sharing", "attention"])
     assert args.sharing == "attention"
+
+
+def test_model_card_of_a_shared_model_says_transformers_cannot_load_it(tmp_path):
+    from albert_bench.reports.model_card import build_model_card
+    ours.AlbertForMaskedLM(config("ffn")).save_pretrained(tmp_path / "ffn")
+    ours.AlbertForMaskedLM(config("none")).save_pretrained(tmp_path / "none")
+    shared, plain = (str(build_model_card(str(tmp_path / n), results_dir=None)) for n in ("ffn", "none"))
+    assert "transformers cannot load this model" in shared and "With transformers:" not in shared
+    assert "library_name: transformers" not in shared
+    assert "With transformers:" in plain and "library_name: transformers" in plain
