@@ -223,3 +223,19 @@ def test_model_card_of_a_shared_model_says_transformers_cannot_load_it(tmp_path)
     assert "transformers cannot load this model" in shared and "With transformers:" not in shared
     assert "library_name: transformers" not in shared
     assert "With transformers:" in plain and "library_name: transformers" in plain
+
+
+def test_pretrain_with_shared_attention_resumes_and_loads(tmp_path):
+    from test_pretrain import _run, write_corpus
+    from albert_bench.engine.signals import TrainingInterrupted
+    corpus = write_corpus(tmp_path / "c.txt", n_docs=10)
+    layers = {"num_hidden_layers": 3}
+    with pytest.raises(TrainingInterrupted):          # after the step-3 checkpoint (checkpoint_every=3)
+        _run(tmp_path, corpus, "out", steps=4, sharing="attention", config_overrides=layers, _stop_at_step=3)
+    with pytest.raises(ValueError, match="config"):   # the resumed run must keep its sharing
+        _run(tmp_path, corpus, "out", steps=4, sharing="ffn", config_overrides=layers, resume=True)
+    summary = _run(tmp_path, corpus, "out", steps=4, sharing="attention", config_overrides=layers, resume=True)
+    out = tmp_path / "out"
+    assert summary["steps"] == 4 and (out / SHARED_SUBLAYER_NAME).is_file() and (out / NOTICE_NAME).is_file()
+    model = ours.AlbertForPreTraining.from_pretrained(out)
+    assert (sharing_strategy(model.config), model.config.num_hidden_groups) == ("attention", 3)
