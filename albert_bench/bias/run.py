@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from albert_bench import records
-from albert_bench.modeling.checkpoint import BIN_NAME, SAFETENSORS_INDEX_NAME, SAFETENSORS_NAME, read_state_dict, resolve_model_dir
+from albert_bench.modeling.checkpoint import (BIN_NAME, SAFETENSORS_INDEX_NAME, SAFETENSORS_NAME, SHARED_SUBLAYER_NAME,
+                                              read_state_dict, resolve_model_dir)
 from albert_bench.io import atomic_write_text
 
 PROBES = ("card", "templates", "crows-pairs")
@@ -28,6 +29,8 @@ def _weight_keys(directory: Path) -> list[str]:
 
     from safetensors import safe_open
     single, index = directory / SAFETENSORS_NAME, directory / SAFETENSORS_INDEX_NAME
+    if (directory / SHARED_SUBLAYER_NAME).exists():   # a shared_sublayer model's (read_state_dict's first choice)
+        single = directory / SHARED_SUBLAYER_NAME
     if single.exists():
         with safe_open(str(single), framework="pt") as f:
             return list(f.keys())

@@ -303,6 +303,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--cache-dir", default=None, help="tokenized-corpus cache (default: OUTPUT_DIR/token_cache)")
     p.add_argument("--set", action="append", metavar="KEY=VALUE",
                    help="override a config field, e.g. --set hidden_size=256 --set num_hidden_layers=4")
+    p.add_argument("--sharing", choices=["all", "attention", "ffn", "none"], default=None,
+                   help="cross-layer sharing (paper Table 4): all = ALBERT, none = every layer its own, attention / "
+                        "ffn = only that sublayer shared (a folder only albert_bench loads); default: the config's")
     log_every_arg(p)
     report_to_arg(p)
 

@@ -15,7 +15,7 @@
      "null_threshold": null,                              # SQuAD v2: null = tune on the scored split (best F1)
      "max_qa_length": 128}                                # RACE: question-option tokens kept
 
-transformers ignores the file, so the directory still loads there unchanged. When scoring, each
+transformers ignores the file, so a directory transformers loads still loads there unchanged. When scoring, each
 value comes from, in this order: the command-line flag, the checkpoint's file, the task's paper
 recipe (ALBERT_FACTS.md section 3). Every record states each value and where it came from.
 The task and base model name the checkpoint ("albert-base-v2 (rte)", `default_name`) and let

@@ -4,14 +4,15 @@ global batch, mixed precision, dev scoring, best/last checkpoints, exact resume,
     from albert_bench.engine.train import TrainSettings, train
     settings = TrainSettings(lr=3e-5, batch_size=32, train_steps=800, warmup_steps=200, seed=42)
     result = train(model, train_features, settings, "runs/rte", score=score_fn, main_metric="accuracy")
-    result.best_metrics, result.best_dir          # output_dir/best, output_dir/last: HF format
+    result.best_metrics, result.best_dir          # output_dir/best, output_dir/last: HF format (albert_bench-only for a shared_sublayer config)
 
 Task-agnostic: features are the tasks' dicts, and `score(model, precision)` returns
 ({split: metrics}, {split: [per-example prediction dicts]}). Under torchrun every process
 calls `train` the same way; see albert_bench/engine/distributed.py.
 
 Output folder:
-    best/        best dev checkpoint (config.json, model.safetensors, tokenizer, predictions-*.jsonl, metrics.json)
+    best/        best dev checkpoint (config.json, model.safetensors, tokenizer, predictions-*.jsonl, metrics.json;
+                 a shared_sublayer model: albert_bench_model.safetensors + ALBERT_BENCH_ONLY.md, see modeling/checkpoint.py)
     last/        final weights, the same files
     checkpoint/  resumable state: weights, optimizer.pt, rng-rank*.pt, trainer_state.json
     log.jsonl    one line per step: step, loss, lr, grad_norm (+ eval metrics when scored)
@@ -143,7 +144,7 @@ def linear_schedule(warmup_steps: int, total_steps: int) -> Callable[[int], floa
 def save_model_dir(model: nn.Module, directory: Path, tokenizer=None, metrics: dict | None = None,
                    predictions: dict[str, list[dict]] | None = None, step: int | None = None,
                    extra_files: dict[str, dict] | None = None) -> Path:
-    """A Hugging Face format model folder (plus metrics.json, predictions-*.jsonl and any
+    """A Hugging Face format model folder (albert_bench-only for a shared_sublayer config; plus metrics.json, predictions-*.jsonl and any
     `extra_files` {name: JSON content}, e.g. the input settings), atomically."""
     tmp = directory.with_name(f".{directory.name}.tmp")
     shutil.rmtree(tmp, ignore_errors=True)

@@ -24,7 +24,8 @@ and nsp train the same 2-way head (`sop_classifier`, HF's name) with one label c
 0 = B follows A in the text, 1 = not, so pretraining/intrinsic.py scores every run on both tasks.
 
 Output folder, a Hugging Face ALBERT directory (transformers' AlbertForPreTraining, `albert-bench
-finetune --model` and `fill-mask --model` read it):
+finetune --model` and `fill-mask --model` read it; with --sharing attention / ffn only albert_bench
+does: albert_bench_model.safetensors + ALBERT_BENCH_ONLY.md instead of model.safetensors):
     config.json (architectures AlbertForPreTraining), model.safetensors, spiece.model, tokenizer files
     checkpoint/     resumable state (--resume): weights, optimizer.pt, rng-rank*.pt, trainer_state.json
     tokenizer/      the SentencePiece model trained on the corpus (with --vocab-size)
@@ -58,6 +59,7 @@ from albert_bench.engine.evaluation import autocast, pick_device, resolve_precis
 from albert_bench.io import atomic_write_json, atomic_write_text
 from albert_bench.pretraining.lamb import Lamb, lamb_parameter_groups
 from albert_bench.modeling.model import AlbertForPreTraining
+from albert_bench.modeling.params import sharing_strategy, with_sharing
 from albert_bench.pretraining.data import (IGNORE, InstanceStream, check_objective, collate_pretraining, layout_chunks,
                                         split_heldout, word_start_table)
 from albert_bench.pretraining.heldout import default_max_predictions
@@ -68,7 +70,6 @@ from albert_bench.pretraining.token_cache import build_token_cache, check_corpus
 from albert_bench.modeling.tokenizer import AlbertTokenizer, train_sentencepiece
 from albert_bench.engine.progress import Progress
 from albert_bench.engine.loading import PRETRAIN_SUMMARY
-from albert_bench.modeling.params import sharing_strategy
 from albert_bench.engine.resumable import existing_checkpoint
 from albert_bench.engine.resumable import run_id as saved_run_id
 from albert_bench.engine.train import (RESUME_KEYS, TrainingInterrupted, TrainingStopped, TrainSettings, end_segment,
@@ -128,9 +129,10 @@ class StepBatches(torch.utils.data.Dataset):
         return masked, [collate_pretraining([instances[j] for j in rows]) for rows in parts]
 
 
-def resolve_config(config: str | os.PathLike | AlbertConfig, vocab_size: int, overrides: dict | None = None
-                   ) -> AlbertConfig:
-    """--config: a preset name, a config.json, or a folder holding one; vocab_size from the tokenizer."""
+def resolve_config(config: str | os.PathLike | AlbertConfig, vocab_size: int, overrides: dict | None = None,
+                   sharing: str | None = None) -> AlbertConfig:
+    """--config: a preset name, a config.json, or a folder holding one; vocab_size from the tokenizer;
+    then --set overrides, then --sharing (modeling/params.py SHARING_STRATEGIES; None: the config's own)."""
     if isinstance(config, AlbertConfig):
         base = config
     elif str(config) in PRESETS:
@@ -141,7 +143,8 @@ def resolve_config(config: str | os.PathLike | AlbertConfig, vocab_size: int, ov
         base = AlbertConfig.from_json_file(config)
     else:
         raise ConfigError(f"--config {config!r} is neither a preset ({', '.join(PRESETS)}) nor a config.json file")
-    return base.with_overrides(**{**(overrides or {}), "vocab_size": vocab_size, "architectures": None})
+    cfg = base.with_overrides(**{**(overrides or {}), "vocab_size": vocab_size, "architectures": None})
+    return cfg if sharing is None else with_sharing(cfg, sharing)
 
 
 def resolve_tokenizer(tokenizer: str | os.PathLike | None, vocab_size: int | None, corpus: Sequence[Path],
@@ -178,7 +181,8 @@ def pretrain(*, corpus: Sequence[str | os.PathLike], config: str | os.PathLike |
              checkpoint_every: int | None = None, config_overrides: dict | None = None,
              data_workers: int | None = None, log_every: float | None = None, report_to=None,
              tracking_dir: str | os.PathLike | None = None, objective: str = "sop",
-             results_dir: str | os.PathLike | None = None, _stop_at_step: int | None = None) -> dict:
+             results_dir: str | os.PathLike | None = None, sharing: str | None = None,
+             _stop_at_step: int | None = None) -> dict:
     """Pretrain an ALBERT on text files; returns the summary also written to pretrain_summary.json.
 
     warmup: None = 2.5% of steps (the paper's 3,125 of 125k). max_predictions: None = round(0.15 *
@@ -196,6 +200,8 @@ def pretrain(*, corpus: Sequence[str | os.PathLike], config: str | os.PathLike |
     the pooler stay at their initialisation). The held-out scores cover MLM, SOP and NSP whatever
     the objective (pretraining/intrinsic.py). results_dir: rank 0 also writes a run record there
     (kind "pretrain", records.py).
+    sharing: "all" | "attention" | "ffn" | "none" (paper Table 4; None: the config's own), applied after
+    config_overrides; "attention" / "ffn" make a folder only albert_bench loads (modeling/checkpoint.py).
     """
     # A missing tracking backend fails before anything loads.
     tracker = tracking.trackers(report_to, Path(tracking_dir or Path(output_dir) / "tensorboard"))
@@ -214,7 +220,7 @@ def pretrain(*, corpus: Sequence[str | os.PathLike], config: str | os.PathLike |
                              heldout_fraction=heldout_fraction, cache_dir=cache_dir, checkpoint_every=checkpoint_every,
                              config_overrides=config_overrides, data_workers=data_workers, stop_at=_stop_at_step,
                              stop=stop, log_every=log_every, tracker=tracker, objective=objective,
-                             results_dir=results_dir)
+                             results_dir=results_dir, sharing=sharing)
     except BaseException as err:   # a stop (resumable) or a failure: the trackers' run ends with that status
         tracker.finish(status="KILLED" if isinstance(err, (TrainingInterrupted, KeyboardInterrupt)) else "FAILED")
         raise
@@ -226,7 +232,7 @@ def _pretrain(*, corpus, config, out: Path, tokenizer, vocab_size, steps, seq_le
               warmup, weight_decay, seed, resume, device, precision, micro_batch_size, gradient_checkpointing,
               max_predictions, masked_lm_prob, max_ngram, whole_word_mask, short_seq_prob, heldout_fraction, cache_dir,
               checkpoint_every, config_overrides, data_workers, stop_at, stop, log_every, tracker, objective,
-              results_dir) -> dict:
+              results_dir, sharing=None) -> dict:
     started = time.time()
     world, rank = dist.world_size(), dist.rank()
     check_objective(objective)
@@ -243,7 +249,7 @@ def _pretrain(*, corpus, config, out: Path, tokenizer, vocab_size, steps, seq_le
     if rank == 0:
         out.mkdir(parents=True, exist_ok=True)
     tok = resolve_tokenizer(tokenizer, vocab_size, paths, out, seed, resume)
-    cfg = resolve_config(config, tok.vocab_size, config_overrides)
+    cfg = resolve_config(config, tok.vocab_size, config_overrides, sharing)
     if seq_len > cfg.max_position_embeddings:
         raise ValueError(f"--seq-len {seq_len} exceeds the config's max_position_embeddings "
                          f"({cfg.max_position_embeddings}); use a shorter --seq-len or a config with more positions")

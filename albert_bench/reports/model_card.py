@@ -8,7 +8,8 @@ config.json and the run records, with huggingface_hub's ModelCard / ModelCardDat
     card.save("models/albert-base-v2/README.md")
 
 Sections: description (a fine-tuned checkpoint names its task, dataset and label set), the
-configuration as the ALBERT cards list it, how to use it (albert_bench and transformers), the
+configuration as the ALBERT cards list it, how to use it (albert_bench, and transformers unless the
+config sets shared_sublayer: then the card says transformers cannot load it), the
 evaluation table in the card's layout (plus GLUE when present; medians over seeds with n), the
 bias probes of the newest bias record for this model, and the ALBERT paper's BibTeX. Each
 model-index entry is one (task, dataset config, split, metric) with the number the table shows.
@@ -176,7 +177,7 @@ def _without_empty_rows(table: Any) -> Any:
     return out
 
 
-def _usage(model: str, architecture: str | None) -> str:
+def _usage(model: str, architecture: str | None, shared_sublayer: str | None = None) -> str:
     if architecture in PRETRAINED_CLASSES:
         ours = (f"from albert_bench import AlbertForMaskedLM, AlbertTokenizer\n"
                 f"from albert_bench.engine.fill_mask import fill_mask\n"
@@ -197,6 +198,11 @@ def _usage(model: str, architecture: str | None) -> str:
                   f'logits = model(**tokenizer("Replace me by any text you\'d like.", return_tensors="pt")).logits')
     where = (f"Replace `{HUB_PLACEHOLDER}` with the Hub repository this folder is uploaded to (or write the card "
              "with `albert-bench card --repo-id ORG/NAME`).\n\n" if model == HUB_PLACEHOLDER else "")
+    if shared_sublayer:   # modeling/checkpoint.py: such a folder has no weights file transformers reads
+        return (f"{where}With albert_bench:\n\n```python\n{ours}\n```\n\n"
+                f"transformers cannot load this model: its config sets `shared_sublayer: \"{shared_sublayer}\"` "
+                f"(one {shared_sublayer} sublayer shared by every layer, ALBERT paper Table 4), which transformers' "
+                "ALBERT does not have (see ALBERT_BENCH_ONLY.md).")
     return (f"{where}With albert_bench:\n\n```python\n{ours}\n```\n\n"
             f"With transformers:\n\n```python\n{theirs}\n```")
 
@@ -238,13 +244,14 @@ def build_model_card(model: str, results_dir: str | None = "results", bias: str 
         datasets = ["bookcorpus", "wikipedia", *datasets]        # what the published ALBERT models saw
     data = ModelCardData(language=language, license=license, datasets=datasets or None,
                          tags=["albert", "albert-bench", "fill-mask" if not finetuned else "fine-tuned"],
-                         library_name="transformers", model_name=name if evals else None,
+                         library_name=None if config.shared_sublayer else "transformers",
+                         model_name=name if evals else None,
                          eval_results=evals or None)
 
     sections = [f"# {name}", _description(name, label, config, architecture, finetuned, runs, tasks)]
     sections.append("## Model configuration\n\nThis model has the following configuration:\n\n"
                     + "\n".join(f"- {b}" for b in config_bullets(config)))
-    sections.append("## How to use\n\n" + _usage(_repo(str(model), repo_id), architecture))
+    sections.append("## How to use\n\n" + _usage(_repo(str(model), repo_id), architecture, config.shared_sublayer))
     if evals:
         card_table = _without_empty_rows(model_card_table(own))
         tables = [card_table] if len(card_table) else []
