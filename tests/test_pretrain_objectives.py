@@ -295,3 +295,27 @@ def test_finetune_records_know_the_pretraining(corpus, tmp_path):
     scored = runs.evaluate(task=ToyTask(n=8), model=str(best), tokenizer=ToyTokenizer(),
                            results_dir=str(tmp_path / "results"))
     assert scored["model"]["pretraining"] == want
+
+
+def test_paper_table5_links_a_fine_tune_to_its_pretraining_record(corpus, tmp_path):
+    """pretrain --results-dir and a finetune from its folder, in one results folder: Table 5's NSP row has
+    the pretraining's held-out accuracies and the fine-tune's score, with no label typed by hand."""
+    from albert_bench.reports import load_results
+    from albert_bench.reports.paper import paper_table
+    path, root = corpus
+    results = tmp_path / "results"
+    summary = _run(root, path, "nsp-linked", objective="nsp", heldout_fraction=0.2, results_dir=results)
+    runs.finetune(task=ToyTask(n=8), model=str(root / "nsp-linked"), tokenizer=ToyTokenizer(),
+                  output_dir=str(tmp_path / "ft"), results_dir=str(results), recipe="quick", max_steps=2, seed=0,
+                  overrides={"batch_size": 4, "eval_every": 2, "warmup_steps": 0})
+    loaded = load_results(results)
+    assert not loaded.warnings
+    table = paper_table(5, loaded)
+    (line,) = [i for i in table.index if i.startswith("NSP")]
+    row = table.loc[line]
+    heldout = summary["heldout"]
+    assert row["MLM"] == f"{100 * heldout['masked_token_accuracy']:.1f}"
+    assert row["NSP"] == f"{100 * heldout['nsp_accuracy']:.1f}" and row["SOP"] == f"{100 * heldout['sop_accuracy']:.1f}"
+    assert row["ours"] != "–" and "pretraining only" not in line
+    # the toy task is none of the paper's columns: its downstream cells stay empty, the paper's beside them
+    assert row["MNLI"] == "–" and row["MNLI (paper)"] == "81.6"
