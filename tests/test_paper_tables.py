@@ -52,6 +52,12 @@ sop | 54.0 | 78.9 | 86.5 | 89.3/82.3 | 80.0/77.1 | 82.0 | 90.3 | 64.0 | 80.1"""
 TABLE7 = """\
 without | 89.3/82.3 | 80.0/77.1 | 81.6 | 90.3 | 64.0 | 80.1
 with | 88.8/81.7 | 79.1/76.3 | 82.4 | 92.8 | 66.0 | 80.8"""
+TABLE6 = """\
+bert-large | 93.5/87.4 | 86.9/84.3 | 87.8 | 94.6 | 77.3 | 87.2
+albert-xxlarge | 94.0/88.1 | 88.3/85.3 | 87.8 | 95.4 | 82.5 | 88.7"""
+TABLE8 = """\
+with-dropout | 94.7/89.2 | 89.6/86.9 | 90.0 | 96.3 | 85.7 | 90.4
+without-dropout | 94.8/89.5 | 89.9/87.2 | 90.4 | 96.5 | 86.1 | 90.7"""
 PRESETS = {"bert-base": "bert-base-shaped", "bert-large": "bert-large-shaped", "albert-base": "albert-base-v1",
            "albert-large": "albert-large-v1", "albert-xlarge": "albert-xlarge-v1", "albert-xxlarge": "albert-xxlarge-v1"}
 
@@ -204,6 +210,18 @@ def test_table5_pretraining_without_fine_tunes_fills_the_intrinsic_columns(tmp_p
 
 
 # ---------------------------------------------------------------- Tables 6-8: rows the user picks
+
+@pytest.mark.parametrize("number,text", [(6, TABLE6), (8, TABLE8)])
+def test_tables6_and_8_cell_for_cell_with_row_flags(tmp_path, number, text):
+    config = AlbertConfig.from_preset("albert-xxlarge-v1").to_dict()
+    for key, *cells in parse(text):
+        write_cells(tmp_path, "albert-xxlarge-v1", config, cells, name=f"run-{key}")
+    table = paper_table(number, load_results(tmp_path), rows=[f"{key}=run-{key}" for key, *_ in parse(text)])
+    assert len(table) == 2
+    for (_, row), (key, *cells) in zip(table.iterrows(), parse(text)):
+        assert row["ours"] == f"run-{key}"
+        assert_cells_match(row, cells)
+
 
 def test_table7_rows_picked_with_row_flags(tmp_path):
     config = AlbertConfig.from_preset("albert-base-v1").to_dict()
