@@ -27,7 +27,8 @@ import numpy as np
 from albert_bench.io import atomic_write_json, atomic_write_text
 
 SCHEMA_VERSION = 1
-KINDS = ("finetune", "evaluate", "predict", "bias")   # bias: albert_bench.bias (probe outputs in "bias")
+KINDS = ("finetune", "evaluate", "predict", "bias", "pretrain")   # bias: albert_bench.bias (probe outputs in "bias");
+# pretrain: albert_bench.pretraining (held-out scores in metrics["heldout"], the run under "pretraining")
 # Every record has these keys (values may be None / empty where a kind has nothing to say).
 FIELDS = ("schema_version", "run_id", "kind", "task", "splits", "model", "tokenizer", "recipe", "seed",
           "metrics", "best_step", "examples", "predictions", "log", "wall_time_s", "device", "versions",

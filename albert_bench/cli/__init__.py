@@ -268,7 +268,8 @@ def build_parser() -> argparse.ArgumentParser:
     log_every_arg(p)
     report_to_arg(p)
 
-    p = add("pretrain", cmd_pretrain, "pretrain an ALBERT from scratch: n-gram masked LM + sentence order, LAMB",
+    p = add("pretrain", cmd_pretrain,
+            "pretrain an ALBERT from scratch: n-gram masked LM + sentence order (or --objective nsp / none), LAMB",
             "albert-bench pretrain --corpus corpus.txt --config albert-base-v2 --vocab-size 30000 "
             "--output-dir runs/pretrain --steps 10000 --seq-len 128 --batch-size 256")
     p.add_argument("--corpus", nargs="+", required=True, metavar="FILE",
@@ -291,8 +292,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--precision", choices=["auto", "fp32", "bf16", "fp16"], default="auto", help=PRECISION)
     p.add_argument("--micro-batch-size", type=int, default=None, help="per-device forward batch (accumulation fills the rest)")
     p.add_argument("--gradient-checkpointing", action="store_true", help=GRADIENT_CHECKPOINTING)
+    p.add_argument("--objective", choices=["sop", "nsp", "none"], default="sop",
+                   help="sentence-level task beside MLM: sop (ALBERT's sentence order), nsp (BERT's next sentence, "
+                        "B from another document half the time) or none (MLM only); the paper's Table 5")
     p.add_argument("--heldout-fraction", type=float, default=0.0,
-                   help="keep the corpus' last share of sentences out; report masked-token accuracy on it")
+                   help="keep the corpus' last share of sentences out; report masked-token, SOP and NSP accuracy "
+                        "on it (the sentence head's and a linear probe's)")
+    p.add_argument("--results-dir", default=None,
+                   help="also write a run record (kind pretrain) there, e.g. results/ (default: none)")
     p.add_argument("--cache-dir", default=None, help="tokenized-corpus cache (default: OUTPUT_DIR/token_cache)")
     p.add_argument("--set", action="append", metavar="KEY=VALUE",
                    help="override a config field, e.g. --set hidden_size=256 --set num_hidden_layers=4")

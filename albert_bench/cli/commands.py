@@ -252,9 +252,10 @@ def cmd_pretrain(args) -> int:
         precision=args.precision, micro_batch_size=args.micro_batch_size,
         gradient_checkpointing=args.gradient_checkpointing, heldout_fraction=args.heldout_fraction,
         cache_dir=args.cache_dir, config_overrides=config_overrides, log_every=args.log_every,
-        report_to=args.report_to, tracking_dir=args.tracking_dir)
-    print(json.dumps({k: summary[k] for k in ("output_dir", "steps", "loss", "mlm_loss", "sop_loss", "heldout")
-                      if k in summary}, indent=2))
+        report_to=args.report_to, tracking_dir=args.tracking_dir, objective=args.objective,
+        results_dir=args.results_dir)
+    print(json.dumps({k: summary[k] for k in ("output_dir", "steps", "objective", "loss", "mlm_loss", "sentence_loss",
+                                              "heldout", "record") if k in summary}, indent=2))
     return 0
 
 

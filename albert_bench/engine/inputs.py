@@ -8,6 +8,7 @@
      "task": "squad_v2", "labels": [],                    # label names in model-id order (classification)
      "base_model": "albert-base-v2",                      # the --model it was fine-tuned from
      "base_name": "my-albert",                            # only with finetune --name: what to call that model
+     "base_pretraining": {"objective": "sop", ...},       # only for a base albert-bench pretrained (its summary)
      "max_seq_length": 384,                               # every task
      "doc_stride": 128, "max_query_length": 64,           # SQuAD: windows and question cut
      "max_answer_length": 30, "n_best": 20,               # SQuAD: span decoding
@@ -96,11 +97,14 @@ def describe(values: dict, sources: dict, max_len: int) -> dict:
     return out
 
 
-def file_content(task: Any, values: dict, base_model: str | None = None, base_name: str | None = None) -> dict:
+def file_content(task: Any, values: dict, base_model: str | None = None, base_name: str | None = None,
+                 base_pretraining: dict | None = None) -> dict:
     """The file's object. base_model: the --model it was fine-tuned from, as given; base_name: the
-    name that model goes by (finetune's --name, or its own checkpoint's name), when it has one."""
+    name that model goes by (finetune's --name, or its own checkpoint's name), when it has one;
+    base_pretraining: how albert-bench pretrained that model (loading.pretraining_of), when it did."""
     base = {"base_model": str(base_model)} if base_model is not None else {}
     base.update({"base_name": base_name} if base_name else {})
+    base.update({"base_pretraining": base_pretraining} if base_pretraining else {})
     return {"format": FORMAT, "version": VERSION, "task": task.name, "labels": list(task.labels), **base,
             **{name: values[name] for name in names(task)}}
 

@@ -4,6 +4,7 @@ that training and scoring share. runs.py (finetune) and checkpoint_scoring.py (e
 build on it."""
 from __future__ import annotations
 
+import json
 import os
 import re
 from pathlib import Path
@@ -115,11 +116,45 @@ def load_split(task: Any, split: str, data_dir: Any, limit: int | None):
 
 
 def model_summary(source: str, model: torch.nn.Module, name: str | None = None) -> dict:
-    """The record's model: its source, config, size, head, and its name when it has one (--name, or an
-    albert-bench checkpoint's "base (task)"); without one the reports name it by its source."""
+    """The record's model: its source, config, size, head, its name when it has one (--name, or an
+    albert-bench checkpoint's "base (task)"; without one the reports name it by its source), and
+    "pretraining" when albert-bench pretrained it (pretraining_of)."""
     n = sum(p.numel() for p in {id(p): p for p in model.parameters()}.values())
+    pretraining = pretraining_of(source)
     return {"source": str(source), **({"name": name} if name else {}), "config": model.config.to_dict(),
-            "num_parameters": n, "head": type(model).__name__}
+            "num_parameters": n, "head": type(model).__name__, **({"pretraining": pretraining} if pretraining else {})}
+
+
+PRETRAIN_SUMMARY = "pretrain_summary.json"   # what `albert-bench pretrain` leaves in its output folder
+
+
+def sharing_strategy(config: dict) -> str:
+    """Cross-layer sharing in words: "all" (one group), "none" (a group per layer), else "G groups"."""
+    # TODO: switch to albert_bench.modeling.params.sharing_strategy once that module lands (issue #18).
+    groups, layers = config.get("num_hidden_groups", 1), config.get("num_hidden_layers")
+    return "all" if groups == 1 else "none" if groups == layers else f"{groups} groups"
+
+
+def pretraining_of(source: str | os.PathLike) -> dict | None:
+    """How albert-bench pretrained a local model folder: {objective, sharing, embedding_size, run_id,
+    steps} from its pretrain_summary.json (pretrain's output folder; "sop" for summaries from before
+    --objective), or the "base_pretraining" that finetune saved in a checkpoint's inputs file. None
+    for anything else (a Hub id, a preset, a checkpoint fine-tuned from one)."""
+    folder = Path(str(source))
+    if not folder.is_dir():
+        return None
+    path = folder / PRETRAIN_SUMMARY
+    if path.is_file():
+        try:
+            summary = json.loads(path.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as e:
+            raise ValueError(f"{path} (line {e.lineno}) is not valid JSON: {e.msg}; fix it or delete it") from None
+        config = summary.get("config") or {}
+        return {"objective": summary.get("objective", "sop"),
+                "sharing": summary.get("sharing") or (sharing_strategy(config) if config else None),
+                "embedding_size": summary.get("embedding_size", config.get("embedding_size")),
+                "run_id": summary.get("run_id"), "steps": summary.get("steps")}
+    return (inputs.read(folder) or {}).get("base_pretraining")
 
 
 def checkpoint_name(model: str) -> str | None:

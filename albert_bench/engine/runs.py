@@ -33,7 +33,8 @@ from albert_bench.engine.train import TrainResult, TrainSettings, set_seed, trai
 from albert_bench.io import atomic_write_text
 from albert_bench.engine.loading import (LOOP_OPTIONS, PRESET_PREFIX, checkpoint_name, infer_version,  # noqa: F401
                                          label_overrides, load_model, load_split, load_tokenizer, main_rank,
-                                         model_class, model_summary, resolve_recipe, scorer, tokenizer_name)
+                                         model_class, model_summary, pretraining_of, resolve_recipe, scorer,
+                                         tokenizer_name)
 # Scoring a saved checkpoint (evaluate / predict) is checkpoint_scoring.py; the run functions stay one API here.
 from albert_bench.engine.checkpoint_scoring import evaluate, label_permutation, predict  # noqa: F401
 
@@ -106,7 +107,7 @@ def finetune(task: Any, model: str, tokenizer: Any = None, data_dir: str | None 
     input_sources = {name: "flag" if name in overrides else "recipe" for name in input_values}
     name = name or checkpoint_name(model)
     saved_inputs = inputs.file_content(task, {**input_values, "max_seq_length": max_len}, base_model=str(model),
-                                       base_name=name)
+                                       base_name=name, base_pretraining=pretraining_of(model))
 
     train_features = task.featurize(train_examples, tok, max_len)
     evals = {split: (examples, task.featurize(examples, tok, max_len)) for split, examples in eval_examples.items()}

@@ -15,6 +15,10 @@ Instances follow the original ALBERT code, with the deviations marked (*):
   so no text is thrown away by truncation.
 - A chunk is split at a random sentence boundary into segments A and B (consecutive text);
   half the time they are swapped: sentence_order_label 0 = original order, 1 = swapped.
+  With objective="nsp" (BERT's next sentence prediction) B is instead replaced half the time
+  by text of ANOTHER document (label 1 = random; 0 = is next): a document drawn uniformly from
+  the others, a random piece to start at, text up to the true B's length (BERT's
+  target_b_length). (*) BERT also put the unused rest of the chunk back; chunks here are fixed.
   (*) A one-sentence chunk is split inside the sentence; the original took B from a random
   document then (a next-sentence-prediction leftover), which makes SOP partly NSP.
 - The pair is truncated to the budget, longest first, each cut token taken from the front or
@@ -74,9 +78,13 @@ def split_heldout(corpus: TokenCorpus, fraction: float) -> tuple[np.ndarray, np.
 @dataclass
 class Chunks:
     """piece_offsets: token offsets of every piece (a sentence, or a slice of max_num_tokens of a
-    longer one); spans: (C, 2) piece ranges [first, end) of the chunks, each one instance's text."""
+    longer one); spans: (C, 2) piece ranges [first, end) of the chunks, each one instance's text;
+    documents: (C,) the document of each chunk (a row of document_pieces); document_pieces: (D, 2)
+    piece ranges [first, end) of the documents laid out (NSP draws its random B from another one)."""
     piece_offsets: np.ndarray
     spans: np.ndarray
+    documents: np.ndarray
+    document_pieces: np.ndarray
 
     def __len__(self) -> int:
         return len(self.spans)
@@ -95,7 +103,8 @@ def layout_chunks(corpus: TokenCorpus, documents: np.ndarray, max_num_tokens: in
     piece_lengths = np.diff(piece_offsets).tolist()
     rng = np.random.default_rng([seed, 1])
     spans: list[tuple[int, int]] = []
-    for doc_start, doc_end in documents.tolist():
+    owner: list[int] = []                              # the document of each chunk
+    for d, (doc_start, doc_end) in enumerate(documents.tolist()):
         target = max_num_tokens                        # once per document, as the original
         if rng.random() < short_seq_prob:
             target = int(rng.integers(2, max_num_tokens + 1))
@@ -106,18 +115,37 @@ def layout_chunks(corpus: TokenCorpus, documents: np.ndarray, max_num_tokens: in
             if length >= target or p == end - 1:
                 if length >= 2:                        # A and B need a token each
                     spans.append((first, p + 1))
+                    owner.append(d)
                 first, length = p + 1, 0
-    return Chunks(piece_offsets, np.array(spans, dtype=np.int64).reshape(-1, 2))
+    document_pieces = first_piece[np.asarray(documents, dtype=np.int64).reshape(-1, 2)]
+    return Chunks(piece_offsets, np.array(spans, dtype=np.int64).reshape(-1, 2), np.array(owner, dtype=np.int64),
+                  document_pieces.astype(np.int64))
+
+
+OBJECTIVES = ("sop", "nsp", "none")   # the sentence-level objective (the paper's Table 5 rows)
+
+
+def check_objective(objective: str, chunks: Chunks | None = None) -> None:
+    """A known objective; NSP also needs a second document to draw its random B from."""
+    if objective not in OBJECTIVES:
+        raise ValueError(f"--objective {objective!r} is not one of {', '.join(OBJECTIVES)}")
+    if objective == "nsp" and chunks is not None and len(chunks.document_pieces) < 2:
+        raise ValueError("--objective nsp needs at least two documents (its random B comes from another "
+                         f"document), but the text has {len(chunks.document_pieces)}; separate documents with "
+                         "blank lines in the corpus, or use --objective sop")
 
 
 # ---- one instance --------------------------------------------------------------------------
 
 def make_instance(corpus: TokenCorpus, chunks: Chunks, index: int, rng: np.random.Generator, max_seq_len: int,
                   vocab_size: int, max_predictions: int, masked_lm_prob: float = 0.15, max_ngram: int = 3,
-                  word_starts: np.ndarray | None = None) -> dict:
+                  word_starts: np.ndarray | None = None, objective: str = "sop") -> dict:
     """input_ids, token_type_ids, labels (IGNORE where not predicted), sentence_order_label and
     the masked spans [(start, tokens, words)] of chunk `index`. word_starts: word_start_table of
-    the tokenizer (whole-word n-grams, the original's default) or None (n-grams of tokens)."""
+    the tokenizer (whole-word n-grams, the original's default) or None (n-grams of tokens).
+    objective: "sop" (and "none", whose label goes unused) swaps A and B half the time (label 1);
+    "nsp" replaces B half the time by text of another document (label 1, "b_document" says which).
+    Either way label 0 = B follows A in the text."""
     first, end = (int(x) for x in chunks.spans[index])
     bounds = chunks.piece_offsets[first:end + 1]
     start, stop = int(bounds[0]), int(bounds[-1])
@@ -127,8 +155,11 @@ def make_instance(corpus: TokenCorpus, chunks: Chunks, index: int, rng: np.rando
         cut = int(rng.integers(start + 1, stop))
     tokens = np.asarray(corpus.tokens[start:stop], dtype=np.int64)
     a, b = tokens[:cut - start], tokens[cut - start:]
-    swapped = bool(rng.random() < 0.5)
-    if swapped:
+    document = b_document = int(chunks.documents[index])
+    swapped = bool(rng.random() < 0.5)                   # sop: swapped; nsp: B from another document
+    if swapped and objective == "nsp":
+        b_document, b = _random_b(corpus, chunks, document, len(b), rng)
+    elif swapped:
         a, b = b, a
     a, b = _truncate_pair(a, b, max_seq_len - 3, rng)
     ids = np.concatenate([[CLS_ID], a, [SEP_ID], b, [SEP_ID]])
@@ -139,7 +170,21 @@ def make_instance(corpus: TokenCorpus, chunks: Chunks, index: int, rng: np.rando
     input_ids, labels, spans = mask_ngrams(ids, special, rng, vocab_size, max_predictions, masked_lm_prob, max_ngram,
                                            word_start)
     return {"input_ids": input_ids, "token_type_ids": types, "labels": labels,
-            "sentence_order_label": int(swapped), "spans": spans}
+            "sentence_order_label": int(swapped), "spans": spans, "document": document, "b_document": b_document}
+
+
+def _random_b(corpus: TokenCorpus, chunks: Chunks, document: int, length: int, rng: np.random.Generator):
+    """NSP's random B, as BERT's create_pretraining_data.py: another document (never this one),
+    a random piece of it to start at, text up to the true B's length (its target_b_length; the
+    document's end may cut it shorter). Returns (that document, its tokens)."""
+    n_docs = len(chunks.document_pieces)
+    assert n_docs >= 2, "NSP needs two documents (check_objective says so before any instance is drawn)"
+    other = int(rng.integers(0, n_docs - 1))
+    other += other >= document                           # uniform over the other documents
+    first, end = (int(x) for x in chunks.document_pieces[other])
+    begin = int(chunks.piece_offsets[int(rng.integers(first, end))])
+    stop = min(begin + length, int(chunks.piece_offsets[end]))
+    return other, np.asarray(corpus.tokens[begin:stop], dtype=np.int64)
 
 
 def _truncate_pair(a: np.ndarray, b: np.ndarray, budget: int, rng: np.random.Generator):
@@ -228,12 +273,14 @@ class InstanceStream:
 
     def __init__(self, corpus: TokenCorpus, chunks: Chunks, seed: int, max_seq_len: int, vocab_size: int,
                  max_predictions: int, masked_lm_prob: float = 0.15, max_ngram: int = 3,
-                 word_starts: np.ndarray | None = None):
+                 word_starts: np.ndarray | None = None, objective: str = "sop"):
         if not len(chunks):
             raise ValueError("the corpus yields no training instance (every document is shorter than 2 tokens)")
+        check_objective(objective, chunks)
         self.corpus, self.chunks, self.seed = corpus, chunks, seed
         self.options = dict(max_seq_len=max_seq_len, vocab_size=vocab_size, max_predictions=max_predictions,
-                            masked_lm_prob=masked_lm_prob, max_ngram=max_ngram, word_starts=word_starts)
+                            masked_lm_prob=masked_lm_prob, max_ngram=max_ngram, word_starts=word_starts,
+                            objective=objective)
         self._order: tuple[int, np.ndarray] | None = None
 
     def order(self, epoch: int) -> np.ndarray:

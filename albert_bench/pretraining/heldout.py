@@ -20,8 +20,8 @@ import numpy as np
 import torch
 
 from albert_bench.engine.evaluation import autocast, show_progress
-from albert_bench.pretraining.data import (FIRST_NORMAL_ID, IGNORE, collate_pretraining, layout_chunks, make_instance,
-                                        word_start_table)
+from albert_bench.pretraining.data import (FIRST_NORMAL_ID, IGNORE, check_objective, collate_pretraining, layout_chunks,
+                                        make_instance, word_start_table)
 from albert_bench.pretraining.token_cache import TokenCorpus
 
 
@@ -49,40 +49,67 @@ def texts_to_corpus(tokenizer, texts: Sequence[str]) -> TokenCorpus:
 
 
 def heldout_instances(corpus: TokenCorpus, documents: np.ndarray, seed: int, seq_len: int, vocab_size: int,
-                      max_predictions: int | None = None, word_starts: np.ndarray | None = None) -> list[dict]:
-    """One masked sentence-order instance per chunk of the documents, in corpus order."""
+                      max_predictions: int | None = None, word_starts: np.ndarray | None = None,
+                      objective: str = "sop", limit: int | None = None) -> list[dict]:
+    """One masked instance per chunk of the documents, in corpus order: sentence-order pairs
+    (objective "sop") or next-sentence pairs whose random B comes from another of `documents`
+    ("nsp"). limit: at most this many chunks, a subset drawn from the seed (in corpus order)."""
     chunks = layout_chunks(corpus, documents, seq_len - 3, seed, short_seq_prob=0.0)
+    check_objective(objective, chunks)
     max_predictions = max_predictions or default_max_predictions(seq_len)
-    return [make_instance(corpus, chunks, i, np.random.default_rng([seed, 4, i]), seq_len, vocab_size,
-                          max_predictions, word_starts=word_starts) for i in range(len(chunks))]
+    picked = np.arange(len(chunks))
+    if limit is not None and limit < len(chunks):
+        picked = np.sort(np.random.default_rng([seed, 5]).choice(len(chunks), limit, replace=False))
+    stream = [seed, 4] if objective != "nsp" else [seed, 4, 1]     # sop: the masks it always had
+    return [make_instance(corpus, chunks, i, np.random.default_rng([*stream, i]), seq_len, vocab_size,
+                          max_predictions, word_starts=word_starts, objective=objective) for i in picked.tolist()]
 
 
 @torch.no_grad()
-def score_instances(model, instances: Sequence[dict], batch_size: int = 32, device=None,
-                    precision: str = "fp32") -> dict:
-    """masked_token_accuracy, sop_accuracy and the counts behind them, for AlbertForPreTraining."""
+def encode_instances(model, instances: Sequence[dict], batch_size: int = 32, device=None,
+                     precision: str = "fp32") -> dict:
+    """One pass of an AlbertForPreTraining over the instances: masked_correct / masked_total (the
+    MLM head's top prediction vs the original token), sentence_predictions (N,) (the sentence
+    head's argmax), features (N, H) float32 (the final layer's [CLS] hidden state, for probes)."""
     if not instances:
         raise ValueError("no held-out instance to score: the held-out text is empty or shorter than 2 tokens")
     from tqdm import tqdm
     device = device or next(model.parameters()).device
     was_training = model.training
     model.eval()
-    correct = total = sop_correct = 0
+    correct = total = 0
+    predictions, features = [], []
     try:
         for start in tqdm(range(0, len(instances), batch_size), desc="held-out", unit="batch", file=sys.stderr,
                           disable=not show_progress(), leave=False):
             batch = {k: v.to(device) for k, v in collate_pretraining(instances[start:start + batch_size]).items()}
             with autocast(device, precision):
                 out = model(batch["input_ids"], attention_mask=batch["attention_mask"],
-                            token_type_ids=batch["token_type_ids"])
+                            token_type_ids=batch["token_type_ids"], output_hidden_states=True)
             picked = batch["labels"] != IGNORE                               # (B, T)
             correct += int((out.prediction_logits.argmax(-1)[picked] == batch["labels"][picked]).sum())
             total += int(picked.sum())
-            sop_correct += int((out.sop_logits.argmax(-1) == batch["sentence_order_label"]).sum())
+            predictions.append(out.sop_logits.argmax(-1).cpu())              # (B,)
+            features.append(out.hidden_states[-1][:, 0].float().cpu())       # (B, H) the final layer's [CLS]
     finally:
         model.train(was_training)
-    return {"masked_token_accuracy": correct / max(1, total), "sop_accuracy": sop_correct / len(instances),
-            "masked_tokens": total, "instances": len(instances)}
+    return {"masked_correct": correct, "masked_total": total, "sentence_predictions": torch.cat(predictions).numpy(),
+            "features": torch.cat(features).numpy()}
+
+
+def sentence_labels(instances: Sequence[dict]) -> np.ndarray:
+    """(N,) the instances' sentence labels: 0 = B follows A in the text, 1 = not (swapped / random)."""
+    return np.array([x["sentence_order_label"] for x in instances], dtype=np.int64)
+
+
+def score_instances(model, instances: Sequence[dict], batch_size: int = 32, device=None,
+                    precision: str = "fp32") -> dict:
+    """masked_token_accuracy, sop_accuracy (the sentence head on these instances) and the counts
+    behind them, for AlbertForPreTraining."""
+    enc = encode_instances(model, instances, batch_size, device, precision)
+    return {"masked_token_accuracy": enc["masked_correct"] / max(1, enc["masked_total"]),
+            "sop_accuracy": float((enc["sentence_predictions"] == sentence_labels(instances)).mean()),
+            "masked_tokens": enc["masked_total"], "instances": len(instances)}
 
 
 def unigram_accuracy(instances: Sequence[dict], token_id: int) -> float:

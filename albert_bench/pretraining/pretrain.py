@@ -1,10 +1,11 @@
-"""Pretraining ALBERT from scratch: masked LM with n-gram masking + sentence-order prediction, LAMB.
+"""Pretraining ALBERT from scratch: masked LM with n-gram masking + a sentence objective, LAMB.
 
     albert-bench pretrain --corpus wiki.txt books.txt --config albert-base-v2 --vocab-size 30000 \\
         --output-dir runs/pretrain-base                  # the paper's run: 125k steps, batch 4096, seq 512
     albert-bench pretrain --corpus corpus.txt --config albert-tiny --vocab-size 1000 --output-dir out \\
         --steps 300 --seq-len 128 --batch-size 32 --lr 1e-3
     torchrun --nproc_per_node 8 -m albert_bench pretrain ...      # data-parallel: same result, 8 devices
+    albert-bench pretrain ... --objective nsp --heldout-fraction 0.05 --results-dir results   # a Table 5 row
 
     from albert_bench.pretraining.pretrain import pretrain
     summary = pretrain(corpus=["corpus.txt"], config="albert-tiny", vocab_size=1000, output_dir="out",
@@ -14,8 +15,13 @@ The data (albert_bench/pretraining/token_cache.py, albert_bench/pretraining/data
 do and where they follow the original code. The loop reuses the fine-tuning engine's pieces
 (albert_bench/engine/train.py): the linear warmup/decay schedule, global-norm clipping at 1.0, the
 resumable checkpoint format and its checks, the RNG capture, DDP helpers. Its loss is the
-global batch's mean MLM cross-entropy over every masked token plus the mean SOP cross-entropy,
-whatever the micro-batching and process count; the MLM head runs on the masked positions only.
+global batch's mean MLM cross-entropy over every masked token plus the mean sentence-objective
+cross-entropy, whatever the micro-batching and process count; the MLM head runs on the masked
+positions only. --objective (the paper's Table 5): sop (the default, ALBERT's sentence order),
+nsp (BERT's next sentence: B from another document half the time) or none (MLM only, on the
+same instances as sop; the sentence head and pooler are frozen at their initialisation). sop
+and nsp train the same 2-way head (`sop_classifier`, HF's name) with one label convention,
+0 = B follows A in the text, 1 = not, so pretraining/intrinsic.py scores every run on both tasks.
 
 Output folder, a Hugging Face ALBERT directory (transformers' AlbertForPreTraining, `albert-bench
 finetune --model` and `fill-mask --model` read it):
@@ -23,8 +29,10 @@ finetune --model` and `fill-mask --model` read it):
     checkpoint/     resumable state (--resume): weights, optimizer.pt, rng-rank*.pt, trainer_state.json
     tokenizer/      the SentencePiece model trained on the corpus (with --vocab-size)
     token_cache/    the tokenized corpus (unless cache_dir says elsewhere)
-    log.jsonl       one line per step: step, loss, mlm_loss, sop_loss, lr, grad_norm
-    pretrain_summary.json
+    log.jsonl       one line per step: step, loss, mlm_loss, sentence_loss (None for none; also as
+                    sop_loss for sop, the name it always had), lr, grad_norm
+    pretrain_summary.json   objective, embedding_size, sharing, losses, settings, corpus, and with
+                    --heldout-fraction "heldout": MLM / SOP / NSP accuracy, the probe's (intrinsic.py)
     run_id.txt      the run's name for --report-to (tensorboard/RUN_ID: TensorBoard's event files)
 """
 from __future__ import annotations
@@ -50,14 +58,17 @@ from albert_bench.engine.evaluation import autocast, pick_device, resolve_precis
 from albert_bench.io import atomic_write_json, atomic_write_text
 from albert_bench.pretraining.lamb import Lamb, lamb_parameter_groups
 from albert_bench.modeling.model import AlbertForPreTraining
-from albert_bench.pretraining.data import (IGNORE, InstanceStream, collate_pretraining, layout_chunks, split_heldout,
-                                        word_start_table)
-from albert_bench.pretraining.heldout import (default_max_predictions, heldout_instances, most_frequent_id, score_instances,
-                                        token_counts, unigram_accuracy)
+from albert_bench.pretraining.data import (IGNORE, InstanceStream, check_objective, collate_pretraining, layout_chunks,
+                                        split_heldout, word_start_table)
+from albert_bench.pretraining.heldout import (default_max_predictions, heldout_instances, most_frequent_id, token_counts,
+                                        unigram_accuracy)
+from albert_bench.pretraining.intrinsic import intrinsic_scores
 from albert_bench.records import to_jsonable
 from albert_bench.pretraining.token_cache import build_token_cache, check_corpus_files, read_lines
 from albert_bench.modeling.tokenizer import AlbertTokenizer, train_sentencepiece
 from albert_bench.engine.progress import Progress
+from albert_bench.engine.loading import PRETRAIN_SUMMARY, sharing_strategy  # TODO: modeling.params (issue #18)
+from albert_bench.engine.resumable import existing_checkpoint
 from albert_bench.engine.resumable import run_id as saved_run_id
 from albert_bench.engine.train import (RESUME_KEYS, TrainingInterrupted, TrainingStopped, TrainSettings, end_segment,
                                        graceful_stop, linear_schedule, load_checkpoint, make_optimizer, new_segment,
@@ -69,25 +80,28 @@ PAPER = dict(steps=125_000, batch_size=4096, lr=0.00176, seq_len=512, warmup_sha
 OPTIMIZERS = ("lamb", "adamw")
 # Settings a resumed run must share with the interrupted one (beyond train.RESUME_KEYS).
 PRETRAIN_RESUME_KEYS = ("optimizer", "seq_len", "max_predictions", "masked_lm_prob", "max_ngram", "whole_word_mask",
-                        "short_seq_prob", "heldout_fraction", "corpus_key", "config")
+                        "short_seq_prob", "heldout_fraction", "corpus_key", "config", "objective")
 MAX_TOKENIZER_LINES = 2_000_000   # SentencePiece learns from at most this many lines, spread over the corpus
 
 
 class PretrainingObjective(nn.Module):
     """Loss sums of one micro-batch: MLM cross-entropy over the masked positions (the head runs on
-    those only, as the original gathers masked_lm_positions) and SOP cross-entropy. A module so that
-    DistributedDataParallel can wrap it."""
+    those only, as the original gathers masked_lm_positions) and the sentence head's cross-entropy
+    (SOP or NSP: the same 2-way `sop_classifier`; zero without a sentence objective). A module so
+    that DistributedDataParallel can wrap it."""
 
-    def __init__(self, model: AlbertForPreTraining):
+    def __init__(self, model: AlbertForPreTraining, sentence: bool = True):
         super().__init__()
-        self.model = model
+        self.model, self.sentence = model, sentence
 
     def forward(self, input_ids, token_type_ids, attention_mask, labels, sentence_order_label):
         enc = self.model.albert(input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids)
         picked = labels != IGNORE                                         # (B, T)
         mlm = self.model.predictions(enc.last_hidden_state[picked])       # (N, V)
-        sop = self.model.sop_classifier(enc.pooler_output)                # (B, 2)
         mlm_sum = F.cross_entropy(mlm.float(), labels[picked], reduction="sum")
+        if not self.sentence:                                             # --objective none: MLM only
+            return mlm_sum, torch.zeros((), device=mlm_sum.device)
+        sop = self.model.sop_classifier(enc.pooler_output)                # (B, 2)
         sop_sum = F.cross_entropy(sop.float(), sentence_order_label, reduction="sum")
         return mlm_sum, sop_sum
 
@@ -162,7 +176,8 @@ def pretrain(*, corpus: Sequence[str | os.PathLike], config: str | os.PathLike |
              whole_word_mask: bool = True, short_seq_prob: float = 0.1, heldout_fraction: float = 0.0, cache_dir: str | os.PathLike | None = None,
              checkpoint_every: int | None = None, config_overrides: dict | None = None,
              data_workers: int | None = None, log_every: float | None = None, report_to=None,
-             tracking_dir: str | os.PathLike | None = None, _stop_at_step: int | None = None) -> dict:
+             tracking_dir: str | os.PathLike | None = None, objective: str = "sop",
+             results_dir: str | os.PathLike | None = None, _stop_at_step: int | None = None) -> dict:
     """Pretrain an ALBERT on text files; returns the summary also written to pretrain_summary.json.
 
     warmup: None = 2.5% of steps (the paper's 3,125 of 125k). max_predictions: None = round(0.15 *
@@ -175,6 +190,11 @@ def pretrain(*, corpus: Sequence[str | os.PathLike], config: str | os.PathLike |
     lines when stderr is no terminal (besides one every 5%). report_to ("tensorboard,mlflow"):
     experiment trackers (engine/tracking.py) get every step's log entry, the settings and the final
     losses (TensorBoard: tracking_dir/RUN_ID, default OUTPUT_DIR/tensorboard/RUN_ID).
+    objective: the sentence-level task beside MLM: "sop" (ALBERT's), "nsp" (BERT's next sentence
+    prediction, B from another document half the time) or "none" (MLM only; the sentence head and
+    the pooler stay at their initialisation). The held-out scores cover MLM, SOP and NSP whatever
+    the objective (pretraining/intrinsic.py). results_dir: rank 0 also writes a run record there
+    (kind "pretrain", records.py).
     """
     # A missing tracking backend fails before anything loads.
     tracker = tracking.trackers(report_to, Path(tracking_dir or Path(output_dir) / "tensorboard"))
@@ -192,7 +212,8 @@ def pretrain(*, corpus: Sequence[str | os.PathLike], config: str | os.PathLike |
                              short_seq_prob=short_seq_prob,
                              heldout_fraction=heldout_fraction, cache_dir=cache_dir, checkpoint_every=checkpoint_every,
                              config_overrides=config_overrides, data_workers=data_workers, stop_at=_stop_at_step,
-                             stop=stop, log_every=log_every, tracker=tracker)
+                             stop=stop, log_every=log_every, tracker=tracker, objective=objective,
+                             results_dir=results_dir)
     except BaseException as err:   # a stop (resumable) or a failure: the trackers' run ends with that status
         tracker.finish(status="KILLED" if isinstance(err, (TrainingInterrupted, KeyboardInterrupt)) else "FAILED")
         raise
@@ -203,9 +224,11 @@ def pretrain(*, corpus: Sequence[str | os.PathLike], config: str | os.PathLike |
 def _pretrain(*, corpus, config, out: Path, tokenizer, vocab_size, steps, seq_len, batch_size, lr, optimizer,
               warmup, weight_decay, seed, resume, device, precision, micro_batch_size, gradient_checkpointing,
               max_predictions, masked_lm_prob, max_ngram, whole_word_mask, short_seq_prob, heldout_fraction, cache_dir,
-              checkpoint_every, config_overrides, data_workers, stop_at, stop, log_every, tracker) -> dict:
+              checkpoint_every, config_overrides, data_workers, stop_at, stop, log_every, tracker, objective,
+              results_dir) -> dict:
     started = time.time()
     world, rank = dist.world_size(), dist.rank()
+    check_objective(objective)
     if optimizer not in OPTIMIZERS:
         raise ValueError(f"--optimizer {optimizer!r} is not one of {', '.join(OPTIMIZERS)}")
     for name, value in (("--steps", steps), ("--batch-size", batch_size)):
@@ -238,13 +261,17 @@ def _pretrain(*, corpus, config, out: Path, tokenizer, vocab_size, steps, seq_le
     train_docs, heldout_docs = split_heldout(data, heldout_fraction)
     chunks = layout_chunks(data, train_docs, seq_len - 3, seed, short_seq_prob)
     word_starts = word_start_table(tok) if whole_word_mask else None     # None: n-grams of tokens
+    # none draws the same instances as sop (its label goes unused): the rows differ in the loss only.
     stream = InstanceStream(data, chunks, seed, seq_len, tok.vocab_size, max_predictions, masked_lm_prob, max_ngram,
-                            word_starts)
+                            word_starts, objective="nsp" if objective == "nsp" else "sop")
 
     set_seed(seed)                                       # the same initial weights on every rank
     model = AlbertForPreTraining(cfg).to(device)
     if gradient_checkpointing:
         model.gradient_checkpointing_enable()
+    if objective == "none":      # no sentence loss: the head and the pooler get no gradient (nor decay)
+        for module in (model.sop_classifier, model.albert.pooler):
+            module.requires_grad_(False)
     if optimizer == "lamb":
         opt = Lamb(lamb_parameter_groups(model, weight_decay), lr=lr, betas=(0.9, 0.999), eps=1e-6)
     else:
@@ -258,11 +285,13 @@ def _pretrain(*, corpus, config, out: Path, tokenizer, vocab_size, steps, seq_le
                 "weight_decay": weight_decay, "adam_eps": 1e-6, "optimizer": optimizer, "seq_len": seq_len,
                 "max_predictions": max_predictions, "masked_lm_prob": masked_lm_prob, "max_ngram": max_ngram,
                 "whole_word_mask": whole_word_mask, "short_seq_prob": short_seq_prob, "heldout_fraction": heldout_fraction,
-                "corpus_key": data.directory.name, "config": cfg.to_dict()}
+                "corpus_key": data.directory.name, "config": cfg.to_dict(), "objective": objective}
     state = {"step": 0, "log": [], "settings": settings, "num_features": len(chunks)}
     if resume:
-        state = load_checkpoint(out, model, opt, scheduler, scaler, state, device, rank,
-                                keys=RESUME_KEYS + PRETRAIN_RESUME_KEYS)
+        keys = RESUME_KEYS + PRETRAIN_RESUME_KEYS
+        if objective == "sop" and "objective" not in _saved_settings(out):
+            keys = tuple(k for k in keys if k != "objective")   # a checkpoint from before the flag: it ran sop
+        state = load_checkpoint(out, model, opt, scheduler, scaler, state, device, rank, keys=keys)
     segment = new_segment(state, started)
     per_rank = math.ceil(batch_size / world)
     micro = min(micro_batch_size or min(batch_size, 32), per_rank)
@@ -271,9 +300,9 @@ def _pretrain(*, corpus, config, out: Path, tokenizer, vocab_size, steps, seq_le
                            "config": cfg.to_dict(), "corpus": [str(p) for p in paths], "tokenizer": str(tok.spiece_path),
                            "precision": precision, "micro_batch_size": micro, "world_size": world,
                            "output_dir": str(out)}, first_step=state["step"] + 1)
-    objective = PretrainingObjective(model)
-    ddp = objective if world == 1 else nn.parallel.DistributedDataParallel(
-        objective, device_ids=[device.index] if device.type == "cuda" else None)
+    losses = PretrainingObjective(model, sentence=objective != "none")
+    ddp = losses if world == 1 else nn.parallel.DistributedDataParallel(
+        losses, device_ids=[device.index] if device.type == "cuda" else None)
 
     progress = Progress(steps, state["step"], "pretrain", enabled=rank == 0, log_every=log_every)
     model.train()
@@ -304,11 +333,12 @@ def _pretrain(*, corpus, config, out: Path, tokenizer, vocab_size, steps, seq_le
         step = state["step"] = state["step"] + 1
         mlm_loss = dist.sum_across(float(mlm_sum), device) / max(masked, 1.0)
         sop_loss = dist.sum_across(float(sop_sum), device) / batch_size
-        entry = {"step": step, "loss": mlm_loss + sop_loss, "mlm_loss": mlm_loss, "sop_loss": sop_loss,
+        entry = {"step": step, "loss": mlm_loss + sop_loss, "mlm_loss": mlm_loss, **_sentence_losses(objective, sop_loss),
                  "lr": lr_now, "grad_norm": float(grad_norm), "masked_tokens": int(masked)}
         state["log"].append(to_jsonable(entry))
         tracker.log_entry(state["log"][-1])
-        progress.step(step, sequences=batch_size, loss=mlm_loss + sop_loss, mlm=mlm_loss, sop=sop_loss, lr=lr_now)
+        shown = {objective: sop_loss} if objective != "none" else {}
+        progress.step(step, sequences=batch_size, loss=mlm_loss + sop_loss, mlm=mlm_loss, **shown, lr=lr_now)
 
         def save():   # keeps a stop's stopped_by (stop_here sets it, then saves)
             end_segment(segment, state, started, segment["stopped_by"])
@@ -333,9 +363,11 @@ def _pretrain(*, corpus, config, out: Path, tokenizer, vocab_size, steps, seq_le
         atomic_write_text(out / "log.jsonl", "".join(json.dumps(e) + "\n" for e in state["log"]))
         last = state["log"][-1] if state["log"] else {}
         summary = {
-            "run_id": run_id, "output_dir": str(out), "steps": state["step"], "loss": last.get("loss"), "mlm_loss": last.get("mlm_loss"),
-            "sop_loss": last.get("sop_loss"), "optimizer": optimizer, "settings": {k: v for k, v in settings.items()
-                                                                                  if k != "config"},
+            "run_id": run_id, "output_dir": str(out), "steps": state["step"], "objective": objective,
+            "embedding_size": cfg.embedding_size, "sharing": sharing_strategy(cfg.to_dict()),
+            "loss": last.get("loss"), "mlm_loss": last.get("mlm_loss"),
+            **{k: last.get(k) for k in _sentence_losses(objective, None)},
+            "optimizer": optimizer, "settings": {k: v for k, v in settings.items() if k != "config"},
             "config": cfg.to_dict(), "tokenizer": str(tok.spiece_path), "vocab_size": tok.vocab_size,
             "corpus": {"files": [str(p) for p in paths], "tokens": int(len(data.tokens)),
                        "sentences": data.num_sentences, "documents": data.num_documents,
@@ -346,21 +378,63 @@ def _pretrain(*, corpus, config, out: Path, tokenizer, vocab_size, steps, seq_le
             "segments": state["segments"]}
         if len(heldout_docs):
             summary["heldout"] = _heldout_scores(model, data, train_docs, heldout_docs, seed, seq_len, tok.vocab_size,
-                                                 max_predictions, word_starts, device, precision)
-        atomic_write_json(out / "pretrain_summary.json", to_jsonable(summary))
-        tracker.finish(tracking.numbers({"final": {k: summary[k] for k in ("loss", "mlm_loss", "sop_loss")},
+                                                 max_predictions, word_starts, device, precision, objective)
+        atomic_write_json(out / PRETRAIN_SUMMARY, to_jsonable(summary))
+        if results_dir is not None:
+            summary["record"] = str(_write_record(summary, state["log"], results_dir, model, tok, settings,
+                                                  records.device_string(device, world)))
+        tracker.finish(tracking.numbers({"final": {k: summary.get(k) for k in ("loss", "mlm_loss", "sentence_loss")},
                                          "heldout": summary.get("heldout") or {}}))
     dist.barrier()
     return summary if summary is not None else {"output_dir": str(out), "steps": state["step"]}
 
 
+def _sentence_losses(objective: str, value) -> dict:
+    """The log's sentence-loss keys: sentence_loss always (None for none); sop_loss as well for sop,
+    the name every reader of a sop run's log has always used."""
+    if objective == "none":
+        return {"sentence_loss": None}
+    return {"sentence_loss": value, **({"sop_loss": value} if objective == "sop" else {})}
+
+
+def _saved_settings(out: Path) -> dict:
+    """The settings of the checkpoint a resumed run continues ({} when there is none: load_checkpoint says so)."""
+    folder = existing_checkpoint(out)
+    if folder is None:
+        return {}
+    return json.loads((folder / "trainer_state.json").read_text(encoding="utf-8")).get("settings", {})
+
+
 def _heldout_scores(model, data, train_docs, heldout_docs, seed, seq_len, vocab_size, max_predictions, word_starts,
-                    device, precision) -> dict:
-    """Masked-token accuracy on the held-out text beside predicting the most frequent training token."""
+                    device, precision, objective) -> dict:
+    """MLM, SOP and NSP accuracy on the held-out text (intrinsic.py), beside predicting the most
+    frequent training token."""
     train_end = int(data.sentence_offsets[int(train_docs[:, 1].max())])   # training text = tokens before the cut
     top = most_frequent_id(token_counts(data.tokens[:train_end], vocab_size))
     instances = heldout_instances(data, heldout_docs, seed, seq_len, vocab_size, max_predictions, word_starts)
-    scores = score_instances(model, instances, device=device, precision=precision)
+    scores = intrinsic_scores(model, data, train_docs, heldout_docs, objective=objective, seed=seed, seq_len=seq_len,
+                              vocab_size=vocab_size, max_predictions=max_predictions, word_starts=word_starts,
+                              device=device, precision=precision)
     return {**scores, "unigram_baseline_accuracy": unigram_accuracy(instances, top), "most_frequent_token_id": top,
             "documents": int(len(heldout_docs)),
             "sentences": int((heldout_docs[:, 1] - heldout_docs[:, 0]).sum())}
+
+
+def _write_record(summary: dict, log: list[dict], results_dir, model, tok, settings: dict, device: str) -> Path:
+    """The run record of a pretraining run (kind "pretrain"): the held-out block as its metrics, what
+    the reports need to place the run in Table 5 under "pretraining", the step log beside it."""
+    run_id = summary["run_id"]
+    n = sum(p.numel() for p in {id(p): p for p in model.parameters()}.values())
+    records.write_jsonl(records.run_folder(results_dir, run_id) / "log.jsonl", log)
+    record = records.build_record(
+        run_id=run_id, kind="pretrain", task="pretrain", splits={"train": "corpus", "heldout": "corpus"},
+        model={"source": summary["output_dir"], "config": summary["config"], "num_parameters": n,
+               "head": type(model).__name__},
+        tokenizer=str(tok.spiece_path), recipe={k: v for k, v in settings.items() if k != "config"},
+        seed=settings["seed"], metrics={"heldout": summary.get("heldout") or {}}, best_step=None, examples={},
+        predictions={}, log=f"{run_id}/log.jsonl", wall_time_s=summary["wall_time_s"], device=device,
+        pretraining={"objective": summary["objective"], "sharing": summary["sharing"],
+                     "embedding_size": summary["embedding_size"], "steps": summary["steps"],
+                     "batch_size": settings["batch_size"], "seq_len": settings["seq_len"], "corpus": summary["corpus"]},
+        output_dir=summary["output_dir"], steps=summary["steps"], segments=summary["segments"])
+    return records.write_record(record, results_dir)
