@@ -131,11 +131,11 @@ def finding(rows: list[dict]) -> dict:
     NSP above chance. Near chance = its 95% interval reaches 0.5 or it is below 0.55."""
     by = {r["objective"]: r for r in rows}
     out: dict = {}
-    if "nsp" in by:
+    if by.get("nsp", {}).get("sop") is not None:
         p, ci = by["nsp"]["sop"], interval(by["nsp"]["sop"], by["nsp"]["pairs"]["sop"])
         out["nsp_model_sop"] = {"accuracy": p, "ci95": ci, "paper": 0.520,
                                 "near_chance": p < 0.55 or (ci is not None and ci[0] <= 0.5)}
-    if "sop" in by:
+    if by.get("sop", {}).get("nsp") is not None:
         p, ci = by["sop"]["nsp"], interval(by["sop"]["nsp"], by["sop"]["pairs"]["nsp"])
         out["sop_model_nsp"] = {"accuracy": p, "ci95": ci, "paper": 0.789,
                                 "above_chance": p >= 0.55 and (ci is None or ci[0] > 0.5)}
