@@ -19,6 +19,22 @@ The paper's finding is checked, not assumed: `result["finding"]` says, with a 95
 number of held-out pairs, whether the NSP-trained model's SOP accuracy is near chance (paper 52.0)
 and the SOP-trained model's NSP accuracy is above chance (paper 78.9).
 
+Measured (seed 0, SMALL settings, 1 thread on a shared 2-core machine, about 3.5 min per model;
+held-out accuracy %, n = 712 pairs per task; probes as above):
+
+| objective | MLM | NSP | SOP | NSP probe | SOP probe | paper MLM / NSP / SOP |
+|---|---|---|---|---|---|---|
+| none (untrained head) | 21.1 | 51.0 | 50.4 | 65.3 | 77.2 | 54.9 / 52.4 / 53.3 |
+| nsp | 19.5 | 72.5 | 62.6 | 74.7 | 84.3 | 54.5 / 90.5 / 52.0 |
+| sop | 19.4 | 60.0 | 89.7 | 67.7 | 90.7 | 54.0 / 78.9 / 86.5 |
+
+Half of the finding shows (the SOP model is above chance on NSP, 60.0 [56.4, 63.6]), half does not:
+the NSP model is above chance on SOP (62.6 [59.1, 66.2]; 71.8 after 3000 steps, where its NSP is
+78.7). A tiny model learns the stories' stage cues (which also separate NSP's random B, see
+documents.py) before topic matching across segments: even the MLM-only encoder's [CLS] holds more
+order (probe 77.2) than topic-mismatch (65.3) information. At the paper's scale topic is the easy
+part of NSP; here it is not.
+
 Writes OUTPUT_DIR/table5.md and OUTPUT_DIR/table5.json (atomic), corpus.txt, tokenizer/ and one
 pretraining folder per objective (none/, nsp/, sop/).
 """
