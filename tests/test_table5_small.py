@@ -89,13 +89,15 @@ def test_finding_reads_the_numbers():
 
 
 def test_reproduce_table5_tiny(tmp_path):
-    result = reproduce_table5(tmp_path / "t5", seed=0, steps=3, documents=60, log_every=None)
+    result = reproduce_table5(tmp_path / "t5", seed=0, steps=3, documents=60, results_dir=tmp_path / "results",
+                              log_every=None)
     assert [r["objective"] for r in result["rows"]] == ["none", "nsp", "sop"]
     for r in result["rows"]:
         for key in ("mlm", "nsp", "sop"):
             assert 0.0 <= r[key] <= 1.0
         assert r["paper"] == PAPER[r["objective"]]
         assert r["steps"] == 3
+        assert r["record"] and json.loads(open(r["record"]).read())["kind"] == "pretrain"   # a record per objective
     none = result["rows"][0]
     assert none["sentence_head"] == "untrained"
     assert 0.0 <= none["nsp_probe"] <= 1.0 and 0.0 <= none["sop_probe"] <= 1.0

@@ -125,7 +125,8 @@ def table_row(objective: str, summary: dict, wall_time_s: float) -> dict:
             "nsp_probe": held.get("nsp_probe_accuracy"), "sop_probe": held.get("sop_probe_accuracy"),
             "probe": held.get("probe"), "unigram_baseline": held.get("unigram_baseline_accuracy"),
             "pairs": _pairs(held), "steps": summary.get("steps"), "wall_time_s": round(wall_time_s, 1),
-            "output_dir": summary.get("output_dir"), "paper": PAPER[objective]}
+            "output_dir": summary.get("output_dir"), "record": summary.get("record"),
+            "paper": PAPER[objective]}
 
 
 def _pairs(held: dict) -> dict:
