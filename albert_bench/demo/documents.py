@@ -1,0 +1,218 @@
+"""A small multi-document corpus with the two discourse signals the paper's sentence tasks rely on,
+for Table 5 at small scale (albert_bench.demo.table5). Our own templates, seeded: the same seed
+gives identical bytes.
+
+    from albert_bench.demo.documents import generate_documents, write_corpus
+    docs = generate_documents(seed=0, n=3000)        # [Document(sentences, entities, days), ...]
+    write_corpus("out/table5/corpus.txt", seed=0)    # a sentence per line, a blank line between documents
+
+Every document is a short story (6-12 sentences) about ITS OWN entities: a person (full name at
+first mention, then the first name or a pronoun), a city, a setting drawn from THEMES (a farm, a
+harbour, a school... each with its own job, places, objects and verbs), two or three objects of
+that setting and a friend. The two signals:
+
+- TOPIC coherence (what NSP can use): every sentence of a document names its person, setting or
+  objects, and a random other document almost always has other ones (a theme in 12, a person in
+  ~1400). "B comes from another document" is visible from the words alone, without reading order.
+- ORDER cues (what SOP needs): a story always opens with the introduction ("Anna Berg was a
+  baker who lived in Oslo.") and ends with a closing sentence ("In the end, ..."); an object or
+  the friend is introduced ("a red kettle", "a friend called Omar") in the sentence before it is
+  referred to ("the kettle", "Omar"); a day counter only grows ("On day 2", "On day 5"), and
+  about half of the sentences carry a time marker ("The next morning", "Two days later",
+  "After that"). Swapping two consecutive segments puts references before introductions, later
+  days before earlier ones and the ending before the middle; the topic does not change.
+
+What makes the paper's asymmetry possible, and what is NOT built in: an NSP negative (B from a
+random document) can be told by topic alone, so a model trained on NSP need not learn the order
+cues. An SOP model must read the order cues; in an NSP negative those cues are also misaligned (B
+refers to things A never introduced, its day counter and its place in its own story are unrelated
+to A's), which an SOP head may read as "not in order". Nothing here makes a random-document pair
+look swapped on purpose: B is drawn by the pretraining code from a random position of a random
+document, and its cues say whatever that position says (about half the time they happen to look
+"in order" relative to A).
+
+What the small scale measured (table5.py's docstring has the numbers): the NSP-trained model is
+NOT at chance on SOP. A random B comes from a random STAGE of its story (the opening, the
+introductions, the closing sentence), so "B looks earlier in a story than A" also separates NSP
+negatives; a 4-layer model learns that faster than matching names and objects across segments,
+and the more it trains, the more it uses it. Without the closing sentence (tried, not kept) the
+NSP model's SOP stays at 64.3, while the SOP model learns SOP later and less (74.0; NSP 56.0): the
+closing sentence is much of what the SOP head reads, not what the NSP head transfers.
+
+Proportions are kept plausible rather than maximal: time markers in about half of the middle
+sentences, pronouns for a third of the person's mentions, day counters in about a third.
+"""
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from albert_bench.io import atomic_write_text
+
+FIRST = {"Anna": "she", "Maria": "she", "Emma": "she", "Nina": "she", "Lena": "she", "Sofia": "she",
+         "Hannah": "she", "Clara": "she", "Julia": "she", "Eva": "she", "Rosa": "she", "Alice": "she",
+         "Mila": "she", "Grace": "she", "Irene": "she", "Laura": "she", "Peter": "he", "David": "he",
+         "John": "he", "Omar": "he", "Lucas": "he", "Ivan": "he", "Noah": "he", "Mateo": "he", "Ravi": "he",
+         "Felix": "he", "Hugo": "he", "Oscar": "he", "Samuel": "he", "Tomas": "he", "Victor": "he",
+         "Leo": "he"}
+SURNAMES = ["Berg", "Novak", "Silva", "Weber", "Moreau", "Costa", "Larsen", "Rossi", "Kowalski", "Fischer",
+            "Lindqvist", "Duarte", "Hansen", "Brandt", "Kemp", "Ortega", "Vogel", "Marsh", "Quinn", "Holm",
+            "Adler", "Perez", "Stone", "Wolfe", "Barros", "Keller", "Nash", "Frost", "Lange", "Reyes"]
+CITIES = ["Paris", "London", "Berlin", "Tokyo", "Oslo", "Madrid", "Lisbon", "Athens", "Cairo", "Rome", "Dublin",
+          "Vienna", "Prague", "Warsaw", "Lima", "Quito", "Nairobi", "Dakar", "Hanoi", "Seoul", "Manila", "Perth",
+          "Toronto", "Denver", "Boston", "Havana", "Bergen", "Porto", "Krakow", "Milan"]
+ADJECTIVES = ["old", "new", "red", "blue", "green", "small", "heavy", "wooden", "broken", "shiny", "yellow", "large"]
+
+# A setting: the person's job, places, objects and what one does with them (verbs take "the X").
+THEMES = {
+    "farm": dict(job="farmer", places=["barn", "field", "orchard"], objects=["tractor", "fence", "bucket", "plough",
+                 "ladder"], verbs=["repaired", "painted", "moved", "cleaned"], work="fed the goats"),
+    "harbour": dict(job="fisher", places=["harbour", "pier", "boathouse"], objects=["boat", "net", "anchor", "rope",
+                    "lantern"], verbs=["mended", "loaded", "tied", "checked"], work="sailed out at dawn"),
+    "school": dict(job="teacher", places=["classroom", "library", "schoolyard"], objects=["globe", "chalkboard",
+                   "notebook", "map", "bell"], verbs=["showed", "cleaned", "hung", "carried"],
+                   work="marked the tests"),
+    "bakery": dict(job="baker", places=["bakery", "kitchen", "market"], objects=["oven", "tray", "mixer", "basket",
+                   "dough"], verbs=["heated", "washed", "filled", "carried"], work="baked bread for the town"),
+    "garden": dict(job="gardener", places=["garden", "greenhouse", "park"], objects=["hose", "rake", "wheelbarrow",
+                   "seed box", "hedge"], verbs=["watered", "trimmed", "pushed", "emptied"],
+                   work="planted tulips"),
+    "hospital": dict(job="nurse", places=["ward", "clinic", "pharmacy"], objects=["stretcher", "bandage",
+                     "thermometer", "chart", "trolley"], verbs=["checked", "carried", "sorted", "cleaned"],
+                     work="looked after the patients"),
+    "workshop": dict(job="carpenter", places=["workshop", "yard", "shed"], objects=["saw", "chair", "cabinet",
+                     "hammer", "plank"], verbs=["sanded", "fixed", "built", "polished"], work="cut new boards"),
+    "railway": dict(job="driver", places=["station", "platform", "depot"], objects=["train", "signal", "whistle",
+                    "timetable", "carriage"], verbs=["inspected", "oiled", "tested", "cleaned"],
+                    work="drove the morning train"),
+    "museum": dict(job="curator", places=["museum", "gallery", "archive"], objects=["painting", "statue", "vase",
+                   "coin", "helmet"], verbs=["labelled", "restored", "moved", "dusted"],
+                   work="opened a new exhibition"),
+    "mountain": dict(job="guide", places=["cabin", "valley", "summit"], objects=["tent", "compass", "backpack",
+                     "stove", "sled"], verbs=["packed", "repaired", "carried", "dried"],
+                     work="led a group up the trail"),
+    "theatre": dict(job="actor", places=["theatre", "stage", "dressing room"], objects=["costume", "curtain", "mask",
+                    "script", "spotlight"], verbs=["rehearsed with", "mended", "hung", "adjusted"],
+                    work="learned a new part"),
+    "kitchen": dict(job="cook", places=["restaurant", "kitchen", "cellar"], objects=["pan", "kettle", "knife",
+                    "soup pot", "menu"], verbs=["scrubbed", "sharpened", "filled", "polished"],
+                    work="cooked for forty guests"),
+}
+
+INTRO = ["{full} was a {job} who lived in {city}.", "{full} worked as a {job} in {city}.",
+         "In {city} there lived a {job} called {full}."]
+INTRODUCE = ["{who} owned {a} {adj} {obj}.", "{Who} found {a} {adj} {obj} in the {place}.",
+             "{Who} bought {a} {adj} {obj} at the market.", "There was {a} {adj} {obj} in the {place}."]
+INTRODUCE_FRIEND = ["{Who} had a friend called {friend}.", "{Who} met a neighbour called {friend}."]
+EVENT = ["{Who} {verb} the {obj} in the {place}.", "{Who} {verb} the {obj} before lunch.",
+         "{Who} took the {obj} to the {place}.", "The {obj} was in the {place}, so {who} {verb} it.",
+         "{Who} {work}."]
+FRIEND_EVENT = ["{friend} helped {whom} with the {obj}.", "{friend} came to the {place} to see the {obj}.",
+                "{Who} and {friend} {verb} the {obj} together."]
+MARKERS = ["Then", "After that", "Later", "The next morning", "Two days later", "That evening", "Soon"]
+ENDING = ["In the end, {who} was happy with the {obj}.", "In the end, {who} kept the {obj} in the {place}.",
+          "Finally, {who} went home to {city}.", "In the end, {who} stayed in {city} for good."]
+OBJECT_PRONOUN = {"she": "her", "he": "him"}
+
+
+@dataclass
+class Document:
+    sentences: list[str]
+    entities: dict = field(default_factory=dict)    # person, first, city, theme, objects, friend
+    days: list = field(default_factory=list)        # per sentence: the day counter it states, or None
+
+
+def _a(word: str) -> str:
+    return "an" if word[0] in "aeiou" else "a"
+
+
+def _cap(s: str) -> str:
+    return s[0].upper() + s[1:]
+
+
+def _continue(sentence: str) -> str:
+    """The sentence after a leading marker: lower-cased unless it opens with a name."""
+    return sentence if sentence.split()[0] in FIRST else sentence[0].lower() + sentence[1:]
+
+
+def make_document(rng: random.Random) -> Document:
+    first = rng.choice(sorted(FIRST))
+    pron = FIRST[first]
+    full = f"{first} {rng.choice(SURNAMES)}"
+    city, theme_name = rng.choice(CITIES), rng.choice(sorted(THEMES))
+    theme = THEMES[theme_name]
+    objects = rng.sample(theme["objects"], rng.choice([2, 3]))
+    friend = rng.choice([n for n in sorted(FIRST) if n != first])
+    n = rng.randint(6, 12)
+
+    def who(at_start: bool) -> str:        # the person: the first name, a pronoun a third of the time
+        w = pron if rng.random() < 1 / 3 else first
+        return _cap(w) if at_start else w
+
+    # Plan the middle: each object and the friend are introduced right before their first use.
+    middle: list[tuple[str, str | None]] = []
+    pending = list(objects)
+    while len(middle) < n - 2:
+        introduced = [o for o in objects if o not in pending]
+        r = rng.random()
+        if pending and (not introduced or r < 0.3):
+            middle.append(("introduce", pending.pop(0)))
+        elif friend not in [x for _, x in middle] and introduced and r < 0.45:
+            middle.append(("friend", friend))
+        elif friend in [x for _, x in middle] and introduced and r < 0.6:
+            middle.append(("friend_event", rng.choice(introduced)))
+        elif introduced:
+            middle.append(("event", rng.choice(introduced)))
+        else:
+            middle.append(("introduce", pending.pop(0)))
+
+    sentences = [rng.choice(INTRO).format(full=full, job=theme["job"], city=city)]
+    days: list = [None]
+    day = 1
+    for kind, obj in middle:
+        place = rng.choice(theme["places"])
+        slots = dict(place=place, obj=obj, friend=friend, verb=rng.choice(theme["verbs"]), work=theme["work"],
+                     city=city, whom=OBJECT_PRONOUN[pron])
+        if kind == "introduce":
+            text = rng.choice(INTRODUCE).format(a=_a(adj := rng.choice(ADJECTIVES)), adj=adj, who=who(False),
+                                                Who=who(True), **{k: v for k, v in slots.items() if k != "obj"},
+                                                obj=obj)
+        elif kind == "friend":
+            text = rng.choice(INTRODUCE_FRIEND).format(Who=who(True), friend=friend)
+        elif kind == "friend_event":
+            text = rng.choice(FRIEND_EVENT).format(Who=who(True), **slots)
+        else:
+            text = rng.choice(EVENT).format(Who=who(True), who=who(False), **slots)
+        stated = None
+        r = rng.random()
+        if r < 0.3:                                  # a day counter that only grows
+            day += rng.choice([0, 1, 1, 2])
+            stated = day
+            text = f"On day {day}, {_continue(text)}"
+        elif r < 0.55:                               # a time marker
+            text = f"{rng.choice(MARKERS)}, {_continue(text)}"
+        sentences.append(text)
+        days.append(stated)
+    objects = [o for o in objects if o not in pending]           # those the story introduced
+    sentences.append(rng.choice(ENDING).format(who=who(False), obj=rng.choice(objects),
+                                               place=rng.choice(theme["places"]), city=city))
+    days.append(None)
+    entities = dict(person=full, first=first, pronoun=pron, city=city, theme=theme_name, objects=objects,
+                    friend=friend)
+    return Document(sentences, entities, days)
+
+
+def generate_documents(seed: int = 0, n: int = 3000) -> list[Document]:
+    """n stories, a pure function of (seed, n)."""
+    rng = random.Random(f"table5-documents-{seed}")
+    return [make_document(rng) for _ in range(n)]
+
+
+def corpus_text(documents: list[Document]) -> str:
+    """A sentence per line, a blank line between documents (the pretraining corpus format)."""
+    return "\n\n".join("\n".join(d.sentences) for d in documents) + "\n"
+
+
+def write_corpus(path: str | Path, seed: int = 0, n: int = 3000) -> Path:
+    return atomic_write_text(path, corpus_text(generate_documents(seed, n)))
