@@ -36,12 +36,13 @@ also separate NSP's random B, see documents.py) before topic matching across seg
 MLM-only encoder's [CLS] holds more order (probe 77.2) than topic-mismatch (65.3) information. At
 the paper's scale topic is the easy part of NSP; here it is not.
 
-Writes OUTPUT_DIR/table5.md and OUTPUT_DIR/table5.json (atomic), corpus.txt, tokenizer/ and one
-pretraining folder per objective (none/, nsp/, sop/).
+Writes OUTPUT_DIR/table5.md and OUTPUT_DIR/table5.json (atomic), corpus.txt, tokenizer/, one
+pretraining folder per objective (none/, nsp/, sop/) and their records in OUTPUT_DIR/results/
+(`albert-bench paper --table 5 --results OUTPUT_DIR/results` shows them; fine-tuning a folder links
+its downstream scores to the row).
 """
 from __future__ import annotations
 
-import inspect
 import math
 import time
 from pathlib import Path
@@ -67,7 +68,9 @@ def reproduce_table5(output_dir: str | Path, seed: int = 0, small: bool = True, 
                      documents: int | None = None, results_dir: str | Path | None = None,
                      objectives: tuple[str, ...] = OBJECTIVES, log_every: float | None = 60) -> dict:
     """Pretrain one small model per objective and return Table 5's intrinsic columns, ours beside the
-    paper's: {"rows", "finding", "settings", "markdown", "paths"}. steps / documents: None = SMALL's."""
+    paper's: {"rows", "finding", "settings", "markdown", "paths"}. steps / documents: None = SMALL's.
+    results_dir: where each pretraining writes its record (default OUTPUT_DIR/results), for
+    `albert-bench paper --table 5 --results DIR` and for fine-tuning the three models after."""
     if not small:
         raise ValueError("only the small scale runs here (reproduce_table5(small=True)): the paper's Table 5 is "
                          "ALBERT-base pretrained 125k steps at batch 4096 on Wikipedia + BookCorpus; run "
@@ -79,8 +82,6 @@ def reproduce_table5(output_dir: str | Path, seed: int = 0, small: bool = True, 
     from albert_bench.modeling.tokenizer import AlbertTokenizer, train_sentencepiece
     from albert_bench.pretraining.pretrain import pretrain
 
-    if "objective" not in inspect.signature(pretrain).parameters:
-        raise RuntimeError("this albert_bench's pretrain() has no objective= argument (NSP / none); Table 5 needs it")
     out = Path(output_dir)
     settings = dict(SMALL, seed=seed)
     if steps is not None:
@@ -90,9 +91,7 @@ def reproduce_table5(output_dir: str | Path, seed: int = 0, small: bool = True, 
     corpus = write_corpus(out / "corpus.txt", seed=seed, n=settings["documents"])
     spiece = train_sentencepiece(corpus, out / "tokenizer", vocab_size=settings["vocab_size"], seed=seed)
     config = AlbertConfig(vocab_size=AlbertTokenizer(str(spiece)).vocab_size, **SMALL_MODEL)
-    extra = {}
-    if results_dir is not None and "results_dir" in inspect.signature(pretrain).parameters:
-        extra["results_dir"] = results_dir
+    results_dir = out / "results" if results_dir is None else Path(results_dir)
 
     rows = []
     for objective in objectives:
@@ -102,7 +101,7 @@ def reproduce_table5(output_dir: str | Path, seed: int = 0, small: bool = True, 
                            objective=objective, seed=seed, steps=settings["steps"], seq_len=settings["seq_len"],
                            batch_size=settings["batch_size"], lr=settings["lr"],
                            heldout_fraction=settings["heldout_fraction"], cache_dir=out / "token_cache",
-                           log_every=log_every, **extra)
+                           log_every=log_every, results_dir=results_dir)
         rows.append(table_row(objective, summary, time.time() - started))
     result = {"rows": rows, "finding": finding(rows), "settings": {**settings, "model": SMALL_MODEL},
               "paper": PAPER}
