@@ -160,7 +160,11 @@ def add_report_commands(add) -> None:
                         "in each table's notes, e.g. 7: without, with)")
     p.add_argument("--format", choices=["md", "csv", "latex", "html", "json"], default="md", help="output format")
     p.add_argument("--out", default=None, help="write here instead of printing")
-    seed_args(p)
+    p.add_argument("--agg", choices=["median", "mean", "max"], default=None,
+                   help="several runs (seeds) of a model and task: median (the default), mean or max")
+    p.add_argument("--checkpoint", choices=["best", "last"], default="best", help="which checkpoint's metrics")
+    p.add_argument("--tolerance", type=float, default=None,
+                   help="points from the published number before † marks a Δ (default 1)")
     p.add_argument("--results", "--results-dir", dest="results", default="results",
                    help="folder of run records, read recursively (default: results; Table 1 reads none)")
     p.add_argument("--models", default=None, metavar="A,B", help="only these rows (names after --rename)")
