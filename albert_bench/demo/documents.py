@@ -203,10 +203,66 @@ def make_document(rng: random.Random) -> Document:
     return Document(sentences, entities, days)
 
 
-def generate_documents(seed: int = 0, n: int = 3000) -> list[Document]:
-    """n stories, a pure function of (seed, n)."""
-    rng = random.Random(f"table5-documents-{seed}")
-    return [make_document(rng) for _ in range(n)]
+# ---- the "chain" design: no global position cues, only local ones and a strong topic ------------
+
+ONSETS = ["b", "d", "f", "g", "k", "l", "m", "n", "p", "r", "s", "t", "v", "z", "br", "dr", "kl", "st", "tr", "sh"]
+VOWELS = ["a", "e", "i", "o", "u", "ai", "ei", "ou"]
+CODAS = ["", "", "n", "r", "l", "s", "k", "m"]
+THINGS = ["kettle", "lamp", "basket", "blanket", "bottle", "candle", "chair", "clock", "coat", "cup", "drum",
+          "fan", "flag", "flute", "glove", "hammer", "hat", "jar", "key", "kite", "ladder", "letter", "map",
+          "mirror", "needle", "pan", "pencil", "pillow", "plate", "radio", "ring", "rope", "saddle", "scarf",
+          "shell", "shovel", "sock", "spoon", "stool", "suitcase", "table", "teapot", "ticket", "towel", "toy",
+          "tray", "trumpet", "umbrella", "vase", "violin", "wallet", "whistle", "bell", "book", "box", "brush",
+          "bucket", "button", "camera", "carpet", "coin", "comb", "crown", "feather", "fork", "helmet", "ink pot",
+          "jacket", "knife", "lantern", "medal", "mask", "net", "paddle", "parcel", "purse", "sack", "sled",
+          "spade", "statue", "tent", "thimble", "wagon", "wheel", "apron", "banner", "bowl", "compass", "globe",
+          "hook", "oar", "puppet", "quilt", "rake", "sponge", "stamp", "tile", "trunk"]
+# Each sentence refers to the previous sentence's new thing ("the {old}") and introduces one ("{a} {new}").
+CHAIN = ["{N} traded the {old} for {a} {new}.", "{N} put the {old} next to {a} {new}.",
+         "{N} left the {old} beside {a} {new}.", "{N} wrapped the {old} in {a} {new}.",
+         "Under the {old}, {N} found {a} {new}.", "{N} carried the {old} over to {a} {new}.",
+         "Near the {old}, {N} noticed {a} {new}.", "{N} found {a} {new} under the {old}.",
+         "{N} hid {a} {new} inside the {old}.", "{N} cleaned the {old} and picked up {a} {new}.",
+         "{N} set {a} {new} on top of the {old}.", "{N} gave the {old} away and kept {a} {new}.",
+         "Behind the {old}, {N} saw {a} {new}.", "{N} tied {a} {new} to the {old}."]
+
+
+def make_name(rng: random.Random) -> str:
+    """A made-up first name (2-3 syllables): thousands of them, so two stories rarely share one."""
+    syllables = [rng.choice(ONSETS) + rng.choice(VOWELS) for _ in range(rng.choice([2, 2, 3]))]
+    return _cap("".join(syllables) + rng.choice(CODAS))
+
+
+WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
+
+
+def make_chain_document(rng: random.Random, weekdays: bool = False) -> Document:
+    """6-12 sentences of one form: '{name} <does something with> the {previous thing} ... a {new thing}';
+    weekdays: each sentence opens with the day after the previous one's ("On Friday, ..."), the first
+    drawn at random (a cycle: the day says nothing about the position in the story)."""
+    name, n = make_name(rng), rng.randint(6, 12)
+    things = rng.sample(THINGS, n + 1)          # things[0]: referred to, never introduced (as in any segment)
+    start = rng.randrange(7)
+    sentences, days = [], []
+    for i in range(n):
+        old, new = things[i], things[i + 1]
+        text = rng.choice(CHAIN).format(N=name, old=old, new=new, a=_a(new))
+        if weekdays:
+            days.append(WEEKDAYS[(start + i) % 7])
+            text = f"On {days[-1]}, {text if text.startswith(name) else text[0].lower() + text[1:]}"
+        sentences.append(text)
+    return Document(sentences, dict(person=name, first=name, things=things), days or [None] * n)
+
+
+DESIGNS = {"stories": make_document, "chain": make_chain_document,
+           "weekdays": lambda rng: make_chain_document(rng, weekdays=True)}
+
+
+def generate_documents(seed: int = 0, n: int = 3000, design: str = "stories") -> list[Document]:
+    """n documents of a design (DESIGNS), a pure function of (seed, n, design)."""
+    make = DESIGNS[design]
+    rng = random.Random(f"table5-documents-{seed}" if design == "stories" else f"table5-{design}-{seed}")
+    return [make(rng) for _ in range(n)]
 
 
 def corpus_text(documents: list[Document]) -> str:
@@ -214,5 +270,5 @@ def corpus_text(documents: list[Document]) -> str:
     return "\n\n".join("\n".join(d.sentences) for d in documents) + "\n"
 
 
-def write_corpus(path: str | Path, seed: int = 0, n: int = 3000) -> Path:
-    return atomic_write_text(path, corpus_text(generate_documents(seed, n)))
+def write_corpus(path: str | Path, seed: int = 0, n: int = 3000, design: str = "stories") -> Path:
+    return atomic_write_text(path, corpus_text(generate_documents(seed, n, design)))

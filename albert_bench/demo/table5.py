@@ -61,14 +61,14 @@ PAPER = {"none": {"mlm": 54.9, "nsp": 52.4, "sop": 53.3},
 SMALL_MODEL = dict(embedding_size=64, hidden_size=128, num_hidden_layers=4, num_attention_heads=4,
                    intermediate_size=256, max_position_embeddings=256, hidden_act="gelu_new",
                    hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0)
-SMALL = dict(documents=3000, vocab_size=1000, steps=1500, seq_len=64, batch_size=32, lr=2e-3, heldout_fraction=0.1)
+SMALL = dict(design="stories", documents=3000, vocab_size=1000, steps=1500, seq_len=64, batch_size=32, lr=2e-3, heldout_fraction=0.1)
 
 
 def reproduce_table5(output_dir: str | Path, seed: int = 0, small: bool = True, steps: int | None = None,
-                     documents: int | None = None, results_dir: str | Path | None = None,
+                     documents: int | None = None, design: str | None = None, results_dir: str | Path | None = None,
                      objectives: tuple[str, ...] = OBJECTIVES, log_every: float | None = 60) -> dict:
     """Pretrain one small model per objective and return Table 5's intrinsic columns, ours beside the
-    paper's: {"rows", "finding", "settings", "markdown", "paths"}. steps / documents: None = SMALL's.
+    paper's: {"rows", "finding", "settings", "markdown", "paths"}. steps / documents / design (documents.DESIGNS): None = SMALL's.
     results_dir: where each pretraining writes its record (default OUTPUT_DIR/results), for
     `albert-bench paper --table 5 --results DIR` and for fine-tuning the three models after."""
     if not small:
@@ -88,7 +88,9 @@ def reproduce_table5(output_dir: str | Path, seed: int = 0, small: bool = True, 
         settings["steps"] = steps
     if documents is not None:
         settings["documents"] = documents
-    corpus = write_corpus(out / "corpus.txt", seed=seed, n=settings["documents"])
+    if design is not None:
+        settings["design"] = design
+    corpus = write_corpus(out / "corpus.txt", seed=seed, n=settings["documents"], design=settings["design"])
     spiece = train_sentencepiece(corpus, out / "tokenizer", vocab_size=settings["vocab_size"], seed=seed)
     config = AlbertConfig(vocab_size=AlbertTokenizer(str(spiece)).vocab_size, **SMALL_MODEL)
     results_dir = out / "results" if results_dir is None else Path(results_dir)
