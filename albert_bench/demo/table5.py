@@ -31,7 +31,7 @@ at the true B's length, mid-sentence, and "B ends with a period" alone scored 71
 | sop | 19.4 | 60.1 | 89.7 | 66.9 | 90.7 | 54.0 / 78.9 / 86.5 |
 
 The finding does not show at this scale. The NSP model is well above chance on SOP: 72.6 [69.3,
-75.9]. With the old mid-sentence B it was 62.6 (NSP 72.5; seed 1: 61.4; 3000 steps: 71.8): with
+75.9] (seed 1: 62.5, its NSP 60.3). With the old mid-sentence B it was 62.6 (NSP 72.5; seed 1: 61.4; 3000 steps: 71.8): with
 the format cue gone, the NSP model reads the stories' stage cues more, not topic. The SOP model's
 NSP is above chance with seed 0 (60.1 [56.5, 63.7]; old B: 60.0, 62.1 after 3000 steps) but was
 not with seed 1 (old B: 48.6, SOP 78.1), so that half is not robust either. Why: a tiny model
