@@ -71,6 +71,32 @@ def test_nsp_instances_half_random_never_from_the_same_document():
     assert len(others) == 8 * 7                                            # every other document is drawn
 
 
+def test_nsp_random_b_is_whole_sentences():
+    """B ends where a sentence ends, as the true B does (cut at the true B's length it would end
+    mid-sentence, a format cue of the label): documents of different sentence lengths."""
+    docs, where, next_id = [], {}, 5
+    for d in range(6):
+        doc = []
+        for s in range(8):
+            sentence = list(range(next_id, next_id + 3 + d))     # document d: sentences of 3 + d tokens
+            where.update({t: (d, j == len(sentence) - 1) for j, t in enumerate(sentence)})
+            doc.append(sentence)
+            next_id += len(sentence)
+        docs.append(doc)
+    corpus = TokenCorpus.from_documents(docs)
+    chunks = layout_chunks(corpus, corpus.document_ranges(), 40, seed=0, short_seq_prob=0.0)
+    stream = InstanceStream(corpus, chunks, seed=0, max_seq_len=200, vocab_size=next_id, max_predictions=3,
+                            objective="nsp")
+    lengths = []
+    for k in range(400):
+        x = stream[k]
+        a, b = segments(x)
+        if x["sentence_order_label"] == 1:
+            assert where[int(b[-1])][1], "a random B ends mid-sentence"
+            lengths.append(len(b))
+    assert len(set(lengths)) > 3
+
+
 def test_nsp_needs_two_documents():
     corpus = toy_corpus(n_docs=1)
     chunks = layout_chunks(corpus, corpus.document_ranges(), 21, seed=0)

@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from albert_bench.demo.documents import THEMES, corpus_text, generate_documents, write_corpus
+from albert_bench.demo.documents import THEMES, WEEKDAYS, corpus_text, generate_documents, write_corpus
 from albert_bench.demo.table5 import PAPER, finding, reproduce_table5
 
 
@@ -107,3 +107,22 @@ def test_reproduce_table5_tiny(tmp_path):
         assert paper in md
     saved = json.loads((tmp_path / "t5" / "table5.json").read_text())
     assert [r["objective"] for r in saved["rows"]] == ["none", "nsp", "sop"] and "shown" in saved["finding"]
+
+
+
+@pytest.mark.parametrize("design", ["chain", "weekdays"])
+def test_chain_designs_have_only_local_order_cues(design):
+    docs = generate_documents(seed=0, n=300, design=design)
+    assert len({d.entities["person"] for d in docs}) > 280            # a name of its own, almost always
+    assert all(6 <= len(d.sentences) <= 12 for d in docs)
+    if design == "weekdays":                         # a story starts on any day
+        assert len({d.sentences[0].split(",")[0] for d in docs}) == 7
+    for d in docs:
+        things = d.entities["things"]
+        for i, s in enumerate(d.sentences):          # one form everywhere: no opening, no ending, no counter
+            assert re.search(rf"\b{d.entities['person']}\b", s)        # every sentence names the person
+            assert re.search(rf"\bthe {things[i]}\b", s) and re.search(rf"\ban? {things[i + 1]}\b", s)
+            assert not s.startswith(("In the end", "Finally", "On day"))
+        if design == "weekdays":                     # each day follows the previous one, cyclically
+            days = [WEEKDAYS.index(s.split(",")[0].removeprefix("On ")) for s in d.sentences]
+            assert all((b - a) % 7 == 1 for a, b in zip(days, days[1:]))
