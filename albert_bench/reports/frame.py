@@ -249,7 +249,7 @@ def load_results(results_dir: str | Path = "results", strict: bool = False, mode
         version, size = recognise_preset(source, model.get("config"))
         # A name the record carries (--name, or a fine-tuned checkpoint's "base (task)") wins. A model we
         # pretrained ourselves (its record names the pretraining) is not the released preset its shape equals.
-        preset_label = None if model.get("pretraining") else label_for(version, size)
+        preset_label = None if model.get("pretraining") or record.get("kind") == "pretrain" else label_for(version, size)
         name = model.get("name") or preset_label or source_name(source)
         names_read["rows"].add(name)
         names_read["sources"].add(source)

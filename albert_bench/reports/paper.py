@@ -143,10 +143,11 @@ def _as_list(x) -> list[float]:
 
 
 def beside(row: dict, data: list, line: str, name: str, ours: list, paper, tolerance: float, unit: str = "",
-           digits: int = 1) -> None:
-    """Add "name", "name (paper)", "Δ name" cells to `row` and their numbers to `data`."""
+           digits: int = 1, mark: str = "") -> None:
+    """Add "name", "name (paper)", "Δ name" cells to `row` and their numbers to `data`; `mark` follows
+    our cell (e.g. " (probe)")."""
     paper = None if paper is None else _as_list(paper)
-    shown = MISSING if None in ours else "/".join(f"{v:.{digits}f}" for v in ours) + unit
+    shown = MISSING if None in ours else "/".join(f"{v:.{digits}f}" for v in ours) + unit + mark
     row[name] = shown
     row[f"{name} (paper)"] = MISSING if paper is None else "/".join(f"{p:.{digits}f}" for p in paper) + unit
     deltas = None if paper is None or None in ours else [round(o - p, 6) for o, p in zip(ours, paper)]
@@ -193,10 +194,8 @@ def paper_table(table: int, results: Results | None = None, rows=None, agg: str 
                 paper_params = published[key][0] if key in published else None
                 paper_configs.params_cells(table, key, row, data, line, paper_params)
             if table == 5:
-                intrinsic = _intrinsic(model, results, pretraining) if model else [None] * 3
-                for name, ours, paper in zip(("MLM", "NSP", "SOP"), intrinsic,
-                                             published[key][0] if key in published else (None,) * 3):
-                    beside(row, data, line, name, [ours], paper, tolerance)
+                intrinsic_cells(row, data, line, _heldout_of(model, results, pretraining),
+                                published[key][0] if key in published else None, tolerance)
             cells = downstream(stats, model)
             paper_cells = published[key][1] if key in published else {}
             for name in COLUMNS:
@@ -205,12 +204,11 @@ def paper_table(table: int, results: Results | None = None, rows=None, agg: str 
             if table == 2:
                 paper_configs.speedup_cells(key, row, data, line, speed, published[key][2] if key in published else None)
             out[line] = row
-    if table == 5:
-        _unfine_tuned_pretraining(out, data, results, pretraining, assigned, tolerance)
+    only = _unfine_tuned_pretraining(out, data, results, pretraining, assigned, tolerance) if table == 5 else []
     frame = pd.DataFrame.from_dict(out, orient="index")
     frame.index.name = "row"
     frame.attrs["title"] = ref.TITLES[table] + " (ours beside the published numbers)"
-    frame.attrs["notes"] = _notes(table, results, assigned, agg, checkpoint, tolerance, speed)
+    frame.attrs["notes"] = _notes(table, results, assigned, agg, checkpoint, tolerance, speed, only)
     frame.attrs["data"] = data
     return frame
 
@@ -244,15 +242,26 @@ def intrinsic_values(heldout: dict) -> list[float | None]:
             pct(heldout.get("sop_probe_accuracy" if probe else "sop_accuracy"))]
 
 
-def _intrinsic(model: str, results: Results, pretraining: dict) -> list[float | None]:
-    run = (_model_facts(results)[model]["pretraining"] or {}).get("run_id")
-    record = pretraining.get(run)
-    return intrinsic_values((record["metrics"] or {}).get("heldout") or {}) if record else [None] * 3
+def intrinsic_cells(row: dict, data: list, line: str, heldout: dict, paper, tolerance: float) -> None:
+    """Table 5's MLM / NSP / SOP cells of one pretraining; a probe's cell says " (probe)"."""
+    probe = " (probe)" if heldout.get("sentence_head") == "untrained" else ""
+    for name, ours, p in zip(("MLM", "NSP", "SOP"), intrinsic_values(heldout), paper or (None,) * 3):
+        beside(row, data, line, name, [ours], p, tolerance, mark=probe if name != "MLM" and ours is not None else "")
+
+
+def _heldout_of(model: str | None, results: Results, pretraining: dict) -> dict:
+    """The held-out block of the pretraining record a model was fine-tuned from ({} when not here)."""
+    if model is None:
+        return {}
+    record = pretraining.get((_model_facts(results)[model]["pretraining"] or {}).get("run_id"))
+    return ((record.get("metrics") or {}).get("heldout") or {}) if record else {}
 
 
 def _unfine_tuned_pretraining(out: dict, data: list, results: Results, pretraining: dict, assigned: dict,
-                              tolerance: float) -> None:
-    """A pretraining record no fine-tune record here came from still fills its intrinsic columns."""
+                              tolerance: float) -> list[str]:
+    """A pretraining record no fine-tune record here came from still fills its intrinsic columns; returns
+    what the notes say of those rows."""
+    only: list[str] = []
     facts = _model_facts(results) if results is not None else {}
     linked = {(facts[m]["pretraining"] or {}).get("run_id") for models in assigned.values() for m in models}
     for run_id, record in sorted(pretraining.items()):
@@ -261,19 +270,20 @@ def _unfine_tuned_pretraining(out: dict, data: list, results: Results, pretraini
             continue
         line = f"{ref.OBJECTIVE_NAMES[key]} · {record.get('label', run_id)} (pretraining only)"
         row = {"ours": record.get("label", run_id)}
-        heldout = (record.get("metrics") or {}).get("heldout") or {}
-        for name, ours, paper in zip(("MLM", "NSP", "SOP"), intrinsic_values(heldout), ref.TABLE5[key][0]):
-            beside(row, data, line, name, [ours], paper, tolerance)
+        intrinsic_cells(row, data, line, (record.get("metrics") or {}).get("heldout") or {}, ref.TABLE5[key][0],
+                        tolerance)
+        only.append(f"{key_text(5, key)} ← {row['ours']} (its pretraining record)")
         for name in COLUMNS:
             beside(row, data, line, name, [None] * len(_as_list(ref.TABLE5[key][1][name])),
                    ref.TABLE5[key][1][name], tolerance)
         if not assigned.get(key):          # the published row's empty line gives way to it
             out.pop(ref.OBJECTIVE_NAMES[key], None)
         out[line] = row
+    return only
 
 
 def _notes(table: int, results: Results | None, assigned: dict, agg: str, checkpoint: str, tolerance: float,
-           speed: dict | None) -> list[str]:
+           speed: dict | None, pretraining_only: list[str]) -> list[str]:
     notes = [f"(paper) = {ref.PAPER_SOURCE}; Δ = ours − paper; {MARK} = more than {tolerance:g} point(s) away.",
              AVG_RULE, ref.PRETRAINING + " Ours: what the records say (see each run's record)."]
     if table in (2, 3, 4):
@@ -287,12 +297,12 @@ def _notes(table: int, results: Results | None, assigned: dict, agg: str, checkp
         notes.append("MLM / NSP / SOP = held-out accuracy of the pretraining (its record's metrics.heldout): masked "
                      "tokens; the sentence head on NSP pairs (B from another document half the time) and on SOP "
                      "pairs (swapped half the time). For objective none the head is untrained, so its NSP / SOP "
-                     "cells are the linear probe's (a logistic regression on the frozen [CLS] features, see "
+                     "cells, marked (probe), are the linear probe's (a logistic regression on the frozen [CLS] features, see "
                      "pretraining/); the paper does not say how its None row was scored.")
     if table in (6, 7, 8):
         notes.append("Pick the runs of each row with --row KEY=MODEL; keys: "
                      + ", ".join(key_text(table, k) for k in row_keys(table)) + ".")
-    mapped = [f"{key_text(table, k)} ← {', '.join(m)}" for k, m in assigned.items() if m]
+    mapped = [f"{key_text(table, k)} ← {', '.join(m)}" for k, m in assigned.items() if m] + pretraining_only
     notes.append("Rows from: " + ("; ".join(mapped) if mapped else "no record (published numbers only)") + ".")
     if results is not None:
         notes.append(f"Scores: the {agg} over runs of the {checkpoint} checkpoint. " + results.footer())
