@@ -107,11 +107,10 @@ def parse_rows(table: int, rows) -> dict[str, object]:
     return out
 
 
-def assign(table: int, results: Results | None, rows=None) -> dict:
+def assign(table: int, facts: dict[str, dict], rows=None) -> dict:
     """key -> [row names of ours]: --row first, then what the records say; extra keys (an E or
-    strategy the paper has no row for) come after the paper's rows."""
+    strategy the paper has no row for) come after the paper's rows. facts: _model_facts of the results."""
     explicit = parse_rows(table, rows)
-    facts = _model_facts(results) if results is not None else {}
     for model, (_, key) in explicit.items():
         if model not in facts:
             raise PaperTableError(f"--row {key}={model}: no row of the results is named {model!r}; rows there: "
@@ -180,7 +179,8 @@ def paper_table(table: int, results: Results | None = None, rows=None, agg: str 
         return paper_configs.table1()
     stats = _empty(results, agg, checkpoint)
     published = DOWNSTREAM[table]
-    assigned = assign(table, results, rows)
+    facts = _model_facts(results) if results is not None else {}
+    assigned = assign(table, facts, rows)
     pretraining = _pretraining_records(results) if table == 5 else {}
     speed = paper_configs.latest_speedup(results) if table == 2 else None
     out, data = {}, []
@@ -189,12 +189,12 @@ def paper_table(table: int, results: Results | None = None, rows=None, agg: str 
             line = _line_label(table, key) + (f" · {model}" if model and len(models) > 1 else "")
             row: dict = {"ours": model or MISSING}
             if table in (3, 4):
-                row["shape"] = paper_configs.shape_name(_model_facts(results)[model]["config"]) if model else MISSING
+                row["shape"] = paper_configs.shape_name(facts[model]["config"]) if model else MISSING
             if table in (2, 3, 4):
                 paper_params = published[key][0] if key in published else None
                 paper_configs.params_cells(table, key, row, data, line, paper_params)
             if table == 5:
-                intrinsic_cells(row, data, line, _heldout_of(model, results, pretraining),
+                intrinsic_cells(row, data, line, _heldout_of(model, facts, pretraining),
                                 published[key][0] if key in published else None, tolerance)
             cells = downstream(stats, model)
             paper_cells = published[key][1] if key in published else {}
@@ -204,7 +204,7 @@ def paper_table(table: int, results: Results | None = None, rows=None, agg: str 
             if table == 2:
                 paper_configs.speedup_cells(key, row, data, line, speed, published[key][2] if key in published else None)
             out[line] = row
-    only = _unfine_tuned_pretraining(out, data, results, pretraining, assigned, tolerance) if table == 5 else []
+    only = _unfine_tuned_pretraining(out, data, facts, pretraining, assigned, tolerance) if table == 5 else []
     frame = pd.DataFrame.from_dict(out, orient="index")
     frame.index.name = "row"
     frame.attrs["title"] = ref.TITLES[table] + " (ours beside the published numbers)"
@@ -249,20 +249,19 @@ def intrinsic_cells(row: dict, data: list, line: str, heldout: dict, paper, tole
         beside(row, data, line, name, [ours], p, tolerance, mark=probe if name != "MLM" and ours is not None else "")
 
 
-def _heldout_of(model: str | None, results: Results, pretraining: dict) -> dict:
+def _heldout_of(model: str | None, facts: dict[str, dict], pretraining: dict) -> dict:
     """The held-out block of the pretraining record a model was fine-tuned from ({} when not here)."""
     if model is None:
         return {}
-    record = pretraining.get((_model_facts(results)[model]["pretraining"] or {}).get("run_id"))
+    record = pretraining.get((facts[model]["pretraining"] or {}).get("run_id"))
     return ((record.get("metrics") or {}).get("heldout") or {}) if record else {}
 
 
-def _unfine_tuned_pretraining(out: dict, data: list, results: Results, pretraining: dict, assigned: dict,
+def _unfine_tuned_pretraining(out: dict, data: list, facts: dict[str, dict], pretraining: dict, assigned: dict,
                               tolerance: float) -> list[str]:
     """A pretraining record no fine-tune record here came from still fills its intrinsic columns; returns
     what the notes say of those rows."""
     only: list[str] = []
-    facts = _model_facts(results) if results is not None else {}
     linked = {(facts[m]["pretraining"] or {}).get("run_id") for models in assigned.values() for m in models}
     for run_id, record in sorted(pretraining.items()):
         key = (record.get("pretraining") or {}).get("objective")
@@ -312,8 +311,9 @@ def _notes(table: int, results: Results | None, assigned: dict, agg: str, checkp
 def paper_tables_with_ours(results: Results | None) -> list[int]:
     """Table 1 (no records needed), then every table a record of ours fills a row of (the HTML report's section)."""
     out = [1]
+    facts = _model_facts(results) if results is not None else {}
     for n in TABLES[1:]:
-        filled = any(assign(n, results).values()) if results is not None else False
+        filled = any(assign(n, facts).values())
         if n == 5 and results is not None:
             filled = filled or bool(_pretraining_records(results))
         if n == 2 and paper_configs.latest_speedup(results) is not None:
