@@ -24,6 +24,7 @@ import torch
 import torch.nn.functional as F
 
 from albert_bench import records
+from albert_bench.bench.common import _sync
 from albert_bench.modeling.config import AlbertConfig
 from albert_bench.modeling.model import AlbertForPreTraining
 from albert_bench.modeling.params import PAPER_PRESETS, parameter_counts
@@ -52,21 +53,16 @@ def train_step(model: AlbertForPreTraining, optimizer, batch: dict) -> float:
     return float(loss.detach())
 
 
-def _sync(device) -> None:
-    if torch.device(device).type == "cuda":
-        torch.cuda.synchronize()
-
-
 def measure(model, batch: dict, steps: int, warmup: int, device) -> float:
     """Training sequences per second of `model` on `batch` (a fresh optimizer, freed afterwards)."""
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-5)
     for _ in range(warmup):
         train_step(model, optimizer, batch)
-    _sync(device)
+    _sync(str(device))
     t0 = time.perf_counter()
     for _ in range(steps):
         train_step(model, optimizer, batch)
-    _sync(device)
+    _sync(str(device))
     seconds = time.perf_counter() - t0
     del optimizer
     return len(batch["input_ids"]) * steps / seconds

@@ -278,14 +278,11 @@ def cmd_bench(args) -> int:
 def _bench_speedup(args) -> int:
     import time
 
-    import torch
-
+    from albert_bench.bench.common import _devices
     from albert_bench.bench.speedup import format_speedup, measure_speedup, write_speedup_record
     if args.size is not None:
         raise ValueError("--size: `bench speedup` measures all six configurations of the paper's Table 2; leave it out")
-    device = ("cuda" if torch.cuda.is_available() else "cpu") if args.device == "auto" else args.device
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise ValueError(f"--device {device}: CUDA is not available on this machine; use --device cpu")
+    device = _devices(args.device)[-1]     # one device: auto = the GPU if any, else the CPU (checked there)
     gpu = device.startswith("cuda")
     configs = None
     if args.quick:

@@ -33,7 +33,7 @@ from albert_bench.modeling.params import sharing_strategy
 from albert_bench.reports import paper_configs
 from albert_bench.reports import paper_reference as ref
 from albert_bench.reports.frame import METRIC_KINDS, Results
-from albert_bench.reports.tables import CARD_COLUMNS, MARK, MISSING, _pick, aggregate, fmt, round1
+from albert_bench.reports.tables import MARK, MISSING, aggregate, card_values, round1
 
 TABLES = tuple(range(1, 9))
 COLUMNS = ("SQuAD1.1", "SQuAD2.0", "MNLI", "SST-2", "RACE", "Avg")
@@ -128,13 +128,8 @@ def assign(table: int, facts: dict[str, dict], rows=None) -> dict:
 
 def downstream(stats: pd.DataFrame, model: str | None) -> dict[str, list[float | None]]:
     """Column -> our shown (rounded) values: SQuAD [F1, EM], others [acc], Avg by the card rule."""
-    cells: dict[str, list[float | None]] = {}
-    for name, task, metrics, splits in CARD_COLUMNS:
-        picked = [None if model is None else _pick(stats, model, task, m, splits) for m in metrics]
-        cells[name] = [None if r is None else round1(r["value"]) for r in picked]
-    parts = [sum(v) / len(v) for v in cells.values() if None not in v]
-    cells["Avg"] = [round1(sum(parts) / len(parts)) if len(parts) == len(CARD_COLUMNS) else None]
-    return cells
+    _, shown, average = card_values(stats, model)
+    return {**shown, "Avg": [round1(average)]}
 
 
 def _as_list(x) -> list[float]:
@@ -323,4 +318,4 @@ def paper_tables_with_ours(results: Results | None) -> list[int]:
     return out
 
 
-__all__ = ["paper_table", "paper_tables_with_ours", "PaperTableError", "intrinsic_values", "fmt"]
+__all__ = ["paper_table", "paper_tables_with_ours", "PaperTableError", "intrinsic_values"]

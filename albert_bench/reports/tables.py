@@ -203,6 +203,17 @@ def _no_reference_note(results: Results, unmatched: list[str]) -> str:
 
 # ---------------------------------------------------------------- the tables
 
+def card_values(stats: pd.DataFrame, model: str | None) -> tuple[dict, dict, float | None]:
+    """A model's card columns: (picked rows, shown values rounded to one decimal, the Average by
+    CARD_RULE or None). model None: every column missing (a published row with no run of ours)."""
+    picked = {name: [None if model is None else _pick(stats, model, task, m, splits) for m in metrics]
+              for name, task, metrics, splits in CARD_COLUMNS}
+    shown = {name: [None if r is None else round1(r["value"]) for r in rows] for name, rows in picked.items()}
+    parts = [sum(vals) / len(vals) for vals in shown.values() if None not in vals]
+    average = sum(parts) / len(parts) if len(parts) == len(CARD_COLUMNS) else None
+    return picked, shown, average
+
+
 def model_card_table(results: Results, agg: str = "median", checkpoint: str = "best", show_spread: bool = False,
                      reference: bool = False, tolerance: float = 1.0, intervals: pd.DataFrame | None = None,
                      ci: str | None = None) -> pd.DataFrame:
@@ -217,11 +228,7 @@ def model_card_table(results: Results, agg: str = "median", checkpoint: str = "b
         raise ValueError("--reference: " + _no_reference_note(results, models))
     table, data = {}, []
     for model in models:
-        picked = {name: [_pick(stats, model, task, m, splits) for m in metrics]
-                  for name, task, metrics, splits in CARD_COLUMNS}
-        shown = {name: [None if r is None else round1(r["value"]) for r in rows] for name, rows in picked.items()}
-        parts = [sum(vals) / len(vals) for vals in shown.values() if None not in vals]
-        average = sum(parts) / len(parts) if len(parts) == len(CARD_COLUMNS) else None
+        picked, shown, average = card_values(stats, model)
         published = MODEL_CARD.get(matched.get(model), {})
         row = {"Average": fmt(average)}
         data.append(_datum(model, "Average", None, "average", value=average, reference=published.get("Average")))
